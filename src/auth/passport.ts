@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { Passport } from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import type { Request } from 'express';
+import type { PasswordVerifier } from '../users/password.js';
+import { publicUser, type User, type UserDirectory } from '../users/user.js';
+import type { SessionPrincipal } from '../sessions/session-store.js';
+
+/** A short fingerprint of the password hash: a changed password invalidates older sessions. */
+export function passwordStamp(user: User): string {
+  return createHash('sha256').update(user.passwordHash).digest('base64url').slice(0, 16);
+}
+
+/** A passport instance of the sidecar's own (not the global one), so apps never share state. */
+export function createPassport(users: UserDirectory, verifier: PasswordVerifier): InstanceType<typeof Passport> {
+  const passport = new Passport();
+
+  passport.use(
+    new LocalStrategy({ usernameField: 'username', passwordField: 'password' }, (username, password, done) => {
+      users
+        .findByUsername(username)
+        .then(async (user) => {
+          const matched = await verifier.verify(password, user?.passwordHash);
+          done(null, matched && user && !user.disabled ? user : false);
+        })
+        .catch(done);
+    }),
+  );
+
+  passport.serializeUser<SessionPrincipal>((req: Request, user: Express.User, done: (err: unknown, principal?: SessionPrincipal) => void) => {
+    const u = user as User;
+    done(null, {
+      id: u.id,
+      stamp: passwordStamp(u),
+      createdAt: Date.now(),
+      ip: req.ip,
+      userAgent: req.get('user-agent')?.slice(0, 256),
+    });
+  });
+
+  passport.deserializeUser<SessionPrincipal>((principal, done) => {
+    if (!principal || typeof principal !== 'object' || typeof principal.id !== 'string') {
+      done(null, false);
+      return;
+    }
+    users
+      .findById(principal.id)
+      .then((user) => {
+        const valid = user && !user.disabled && passwordStamp(user) === principal.stamp;
+        done(null, valid ? publicUser(user) : false);
+      })
+      .catch(done);
+  });
+
+  return passport;
+}

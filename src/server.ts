@@ -1,0 +1,78 @@
+import type { Server } from 'node:http';
+import { createApp, type AppState } from './app.js';
+import { loadConfig, type Config } from './config/config.js';
+import { readEnv } from './config/env-file.js';
+import { ConfigError } from './config/errors.js';
+import { buildDeps, closeDeps, type AppDeps } from './deps.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createFirstUser } from './users/bootstrap.js';
+
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(readEnv('.env'));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.logLevel);
+
+  if (config.users.source === 'file') {
+    const password = await createFirstUser(config.users.file, config.users.bcryptCost);
+    if (password) announceFirstUser(config.users.file, password);
+  }
+
+  const deps = await buildDeps(config, logger);
+  const state: AppState = { draining: false };
+  const server = createApp(config, deps, state).listen(config.port, config.host);
+  server.on('listening', () => {
+    logger.info({ host: config.host, port: config.port, sessionStore: deps.sessionStore.kind, users: deps.users.kind }, 'sidecar listening');
+  });
+  server.on('error', (error) => {
+    logger.fatal({ err: error }, 'cannot listen');
+    process.exit(1);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => void shutdown(signal, server, deps, state, logger));
+  }
+}
+
+async function shutdown(signal: string, server: Server, deps: AppDeps, state: AppState, logger: Logger): Promise<void> {
+  logger.info({ signal }, 'draining: no new connections, finishing in-flight requests');
+  state.draining = true;
+  const forced = setTimeout(() => server.closeAllConnections(), SHUTDOWN_TIMEOUT_MS);
+  forced.unref();
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+  await closeDeps(deps);
+  logger.info('stopped');
+  process.exit(0);
+}
+
+function announceFirstUser(file: string, password: string): void {
+  // Printed once, to the console only: this password never goes to the log.
+  process.stdout.write(
+    [
+      '',
+      '==================================================================',
+      ` Created ${file} with one user.`,
+      '   username: admin',
+      `   password: ${password}`,
+      ' This password is shown only now. Change it with:',
+      '   npm run users -- passwd admin',
+      '==================================================================',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Failed to start: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,76 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { ROLES } from '../config/config.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { isBcryptHash } from './password.js';
+import type { User } from './user.js';
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+
+const userSchema = z.object({
+  id: z.string().min(1).max(128),
+  username: z.string().regex(USERNAME_PATTERN, 'letters, digits and . _ @ - only, at most 64'),
+  role: z.enum(ROLES as [string, ...string[]]),
+  passwordHash: z.string().refine(isBcryptHash, 'must be a bcrypt hash ($2a$, $2b$ or $2y$)'),
+  disabled: z.boolean().optional(),
+  createdAt: z.string().optional(),
+});
+
+const fileSchema = z.object({ users: z.array(userSchema) });
+
+export class UsersFileError extends Error {
+  override name = 'UsersFileError';
+}
+
+/** Parses and validates a users file; the error names the bad entry. */
+export function parseUsersFile(text: string, file: string): User[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsersFileError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const result = fileSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new UsersFileError(`${file}: ${describePath(json, issue.path)} ${issue.message}`);
+  }
+  const users = result.data.users as User[];
+  const seenNames = new Set<string>();
+  const seenIds = new Set<string>();
+  for (const user of users) {
+    if (seenNames.has(user.username)) throw new UsersFileError(`${file}: username "${user.username}" appears twice`);
+    if (seenIds.has(user.id)) throw new UsersFileError(`${file}: id "${user.id}" appears twice`);
+    seenNames.add(user.username);
+    seenIds.add(user.id);
+  }
+  return users;
+}
+
+function describePath(json: unknown, issuePath: PropertyKey[]): string {
+  if (issuePath[0] === 'users' && typeof issuePath[1] === 'number') {
+    const entry = (json as { users: Array<{ username?: unknown }> }).users[issuePath[1]];
+    const name = typeof entry?.username === 'string' ? ` ("${entry.username}")` : '';
+    const field = issuePath.slice(2).join('.');
+    return `users[${issuePath[1]}]${name}${field ? ` field "${field}"` : ''}:`;
+  }
+  return issuePath.length ? `"${issuePath.join('.')}":` : 'the file:';
+}
+
+/** The users in the file, or undefined when there is no file. */
+export async function readUsersFile(file: string): Promise<User[] | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return parseUsersFile(text, file);
+}
+
+export async function writeUsersFile(file: string, users: User[]): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, `${JSON.stringify({ users }, null, 2)}\n`, 0o600);
+}
