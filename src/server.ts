@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   const state: AppState = { draining: false };
   const server = createApp(config, deps, state).listen(config.port, config.host);
   server.on('listening', () => {
-    logger.info({ host: config.host, port: config.port, sessionStore: deps.sessionStore.kind, users: deps.users.kind }, 'sidecar listening');
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    logger.info({ host: config.host, port, sessionStore: deps.sessionStore.kind, users: deps.users.kind }, 'sidecar listening');
   });
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'cannot listen');

@@ -21,6 +21,7 @@ export interface SessionPrincipal {
  */
 export interface SessionStore extends Store {
   readonly kind: string;
+  touch(sid: string, session: StoredSession, callback?: (err?: unknown) => void): void;
   /** Removes expired sessions now; stores that expire on their own need not. */
   reap?(): Promise<{ scanned: number; removed: number }>;
   /** Counts live sessions. */

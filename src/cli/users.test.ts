@@ -1,0 +1,122 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir, startHarness, type Harness } from '../testing/harness.js';
+import { spawn } from 'node:child_process';
+import { DIST, runNode } from '../testing/processes.js';
+import { readUsersFile } from '../users/users-file.js';
+import { PasswordVerifier } from '../users/password.js';
+
+const verifier = new PasswordVerifier(4);
+const harnesses: Harness[] = [];
+afterEach(async () => {
+  await Promise.all(harnesses.splice(0).map((h) => h.close()));
+});
+
+async function users(cwd: string, args: string[], input = '') {
+  return runNode('cli/users.js', args, { cwd, env: { BCRYPT_COST: '4' }, input });
+}
+
+describe('npm run users', () => {
+  it('adds a user from standard input, creating the users file (0600) when missing', async () => {
+    const cwd = await tempDir();
+    const result = await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+    expect(result).toMatchObject({ code: 0, stdout: `Added admin "carol" to ${path.join(cwd, 'users.json')}.\n` });
+    const [carol] = (await readUsersFile(path.join(cwd, 'users.json')))!;
+    expect(carol).toMatchObject({ username: 'carol', role: 'admin' });
+    expect(await verifier.verify('carol-password', carol!.passwordHash)).toBe(true);
+    expect((await fs.stat(path.join(cwd, 'users.json'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('lists users with role and state, never hashes', async () => {
+    const cwd = await tempDir();
+    await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+    await users(cwd, ['add', 'dave', '--role', 'b2b_user'], 'dave-password\n');
+    await users(cwd, ['disable', 'dave']);
+    const { stdout, code } = await users(cwd, ['list']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^carol\s+admin\s+active\s+[\w-]+\ndave\s+b2b_user\s+disabled\s+[\w-]+\n$/);
+    expect(stdout).not.toContain('$2b$');
+  });
+
+  it('changes a password, removes, disables and enables users', async () => {
+    const cwd = await tempDir();
+    const file = path.join(cwd, 'users.json');
+    await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+    expect((await users(cwd, ['passwd', 'carol'], 'another-password\n')).code).toBe(0);
+    expect(await verifier.verify('another-password', (await readUsersFile(file))![0]!.passwordHash)).toBe(true);
+    await users(cwd, ['disable', 'carol']);
+    expect((await readUsersFile(file))![0]!.disabled).toBe(true);
+    await users(cwd, ['enable', 'carol']);
+    expect((await readUsersFile(file))![0]!.disabled).toBeUndefined();
+    await users(cwd, ['remove', 'carol']);
+    expect(await readUsersFile(file)).toEqual([]);
+  });
+
+  it('refuses a password over bcrypt\'s 72-byte limit instead of truncating it', async () => {
+    const cwd = await tempDir();
+    const result = await users(cwd, ['add', 'carol', '--role', 'admin'], `${'é'.repeat(37)}\n`);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("longer than bcrypt's limit of 72 bytes");
+    await expect(fs.access(path.join(cwd, 'users.json'))).rejects.toThrow();
+  });
+
+  it('asks twice on a terminal with echo off, and the typed password never appears', async () => {
+    const cwd = await tempDir();
+    const child = spawn('script', ['-qec', `${process.execPath} ${path.join(DIST, 'cli/users.js')} add carol --role admin`, '/dev/null'], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', BCRYPT_COST: '4' },
+    });
+    let screen = '';
+    child.stdout.on('data', (d) => {
+      screen += d;
+      if (screen.endsWith('New password: ')) child.stdin.write('tty-password-1\r');
+      if (screen.endsWith('Repeat password: ')) child.stdin.write('tty-password-1\r');
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(screen).toContain('Added admin "carol"');
+    expect(screen).not.toContain('tty-password-1');
+    const [carol] = (await readUsersFile(path.join(cwd, 'users.json')))!;
+    expect(await verifier.verify('tty-password-1', carol!.passwordHash)).toBe(true);
+  });
+
+  it('never takes a password from the command line', async () => {
+    const cwd = await tempDir();
+    const result = await users(cwd, ['add', 'carol', '--role', 'admin', '--password', 'secret-pass']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("Unknown option '--password'");
+    const extra = await users(cwd, ['passwd', 'carol', 'secret-pass']);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('passwords are never taken from the command line');
+  });
+
+  it('explains its mistakes: duplicate user, unknown user, missing role, unknown command', async () => {
+    const cwd = await tempDir();
+    await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+    expect((await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n')).stderr).toContain('already exists');
+    expect((await users(cwd, ['passwd', 'nobody'], 'x-password\n')).stderr).toContain('No user "nobody"');
+    expect((await users(cwd, ['add', 'erin'], 'erin-password\n')).stderr).toContain('add needs --role');
+    expect((await users(cwd, ['frobnicate', 'x'])).code).toBe(2);
+  });
+
+  it('refuses to edit users that live in PostgreSQL', async () => {
+    const cwd = await tempDir();
+    const result = await runNode('cli/users.js', ['list'], { cwd, env: { USERS_SOURCE: 'postgres' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("manage them there");
+  });
+
+  it('is seen by a running server within a second', async () => {
+    const h = await startHarness({ users: [] });
+    harnesses.push(h);
+    await users(h.dir, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+    const deadline = Date.now() + 1000;
+    let status = 0;
+    while (Date.now() < deadline && status !== 200) {
+      status = (await request(h.app).post('/api/login').send({ username: 'carol', password: 'carol-password' })).status;
+    }
+    expect(status).toBe(200);
+  });
+});

@@ -1,0 +1,51 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from './testing/harness.js';
+import { runNode, startServer, type RunningServer } from './testing/processes.js';
+
+const servers: RunningServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop('SIGKILL')));
+});
+
+async function postJson(url: string, body: unknown, cookie?: string) {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) }, body: JSON.stringify(body) });
+}
+
+describe('node dist/server.js', () => {
+  it('on first start creates a users file, prints the admin password once, and that password logs in', async () => {
+    const cwd = await tempDir();
+    const server = await startServer({ cwd });
+    servers.push(server);
+    const password = /password: (\S+)/.exec(server.output())?.[1];
+    expect(password).toBeDefined();
+    expect((await fs.stat(path.join(cwd, 'users.json'))).mode & 0o777).toBe(0o600);
+    expect(await fs.readFile(path.join(cwd, 'users.json'), 'utf8')).not.toContain(password!);
+
+    const login = await postJson(`${server.url}/api/login`, { username: 'admin', password });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${server.url}/api/user`, { headers: { cookie } })).status).toBe(200);
+
+    expect(await server.stop('SIGTERM')).toBe(0);
+    const again = await startServer({ cwd });
+    servers.push(again);
+    expect(again.output()).not.toMatch(/password:/);
+    // the generated secret and the session file outlive the restart
+    expect((await fetch(`${again.url}/api/user`, { headers: { cookie } })).status).toBe(200);
+  });
+
+  it('refuses to start in production without SESSION_SECRET and exits non-zero', async () => {
+    const result = await runNode('server.js', [], { cwd: await tempDir(), env: { NODE_ENV: 'production', PORT: '0' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('SESSION_SECRET: is required when NODE_ENV=production');
+  });
+
+  it('reports every configuration problem at once and exits non-zero', async () => {
+    const result = await runNode('server.js', [], { cwd: await tempDir(), env: { PORT: 'x', SESSION_TTL: '-5', COOKIE_SECURE: 'maybe' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Invalid configuration (3 problems)');
+    for (const bad of ['PORT="x"', 'SESSION_TTL="-5"', 'COOKIE_SECURE="maybe"']) expect(result.stderr).toContain(bad);
+  });
+});

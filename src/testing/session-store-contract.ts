@@ -1,0 +1,82 @@
+import { describe, expect, it, afterEach } from 'vitest';
+import type { SessionStore, StoredSession } from '../sessions/session-store.js';
+
+type Factory = () => Promise<SessionStore>;
+
+const call = <T>(fn: (cb: (err?: unknown, value?: T) => void) => void) =>
+  new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+
+export function sessionFor(userId: string): StoredSession {
+  return {
+    cookie: { originalMaxAge: 3_600_000, path: '/', httpOnly: true, expires: new Date(Date.now() + 3_600_000) },
+    passport: { user: { id: userId, stamp: 'stamp', createdAt: Date.now() } },
+  } as unknown as StoredSession;
+}
+
+/** The behaviour every session store adapter must have; run once per adapter. */
+export function sessionStoreContract(name: string, factory: Factory): void {
+  describe(`${name} session store (shared contract)`, () => {
+    const stores: SessionStore[] = [];
+    const open = async () => {
+      const store = await factory();
+      stores.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      await Promise.all(stores.splice(0).map((s) => s.close()));
+    });
+
+    it('gives back what was set', async () => {
+      const store = await open();
+      await call((cb) => store.set('sid-roundtrip-1', sessionFor('u1'), cb));
+      const got = await call<StoredSession | null>((cb) => store.get('sid-roundtrip-1', cb));
+      expect(got?.passport?.user?.id).toBe('u1');
+      expect(got?.cookie?.originalMaxAge).toBe(3_600_000);
+    });
+
+    it('answers an unknown id with no session and no error', async () => {
+      const store = await open();
+      await expect(call((cb) => store.get('sid-never-set', cb))).resolves.toBeFalsy();
+    });
+
+    it('answers a malformed id with no session and no error', async () => {
+      const store = await open();
+      await expect(call((cb) => store.get('../../etc/passwd', cb))).resolves.toBeFalsy();
+    });
+
+    it('forgets a destroyed session, and destroying an unknown id is fine', async () => {
+      const store = await open();
+      await call((cb) => store.set('sid-destroy-1', sessionFor('u1'), cb));
+      await call((cb) => store.destroy('sid-destroy-1', cb));
+      await expect(call((cb) => store.get('sid-destroy-1', cb))).resolves.toBeFalsy();
+      await expect(call((cb) => store.destroy('sid-destroy-unknown', cb))).resolves.toBeUndefined();
+    });
+
+    it('does not bring a destroyed session back on touch', async () => {
+      const store = await open();
+      const sess = sessionFor('u1');
+      sess.__lastAccess = 0;
+      await call((cb) => store.set('sid-touch-1', sess, cb));
+      await call((cb) => store.destroy('sid-touch-1', cb));
+      await call((cb) => store.touch('sid-touch-1', { ...sess, __lastAccess: 0 } as StoredSession, cb));
+      await expect(call((cb) => store.get('sid-touch-1', cb))).resolves.toBeFalsy();
+    });
+
+    it('replaces a session on a second set', async () => {
+      const store = await open();
+      await call((cb) => store.set('sid-replace-1', sessionFor('u1'), cb));
+      await call((cb) => store.set('sid-replace-1', sessionFor('u2'), cb));
+      const got = await call<StoredSession | null>((cb) => store.get('sid-replace-1', cb));
+      expect(got?.passport?.user?.id).toBe('u2');
+    });
+
+    it('counts live sessions', async () => {
+      const store = await open();
+      expect(store.count).toBeTypeOf('function');
+      const before = await store.count!();
+      await call((cb) => store.set('sid-count-1', sessionFor('u1'), cb));
+      await call((cb) => store.set('sid-count-2', sessionFor('u1'), cb));
+      expect(await store.count!()).toBe(before + 2);
+    });
+  });
+}

@@ -1,0 +1,81 @@
+import fs from 'node:fs/promises';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN, B2B, cookieHeader, eventually, makeUser, startHarness, type Harness } from '../testing/harness.js';
+import { readUsersFile, writeUsersFile } from './users-file.js';
+
+const harnesses: Harness[] = [];
+afterEach(async () => {
+  await Promise.all(harnesses.splice(0).map((h) => h.close()));
+});
+
+async function harness(): Promise<Harness> {
+  const h = await startHarness({ users: [ADMIN, B2B] });
+  harnesses.push(h);
+  return h;
+}
+
+const loginStatus = (h: Harness, username: string, password: string) =>
+  request(h.app).post('/api/login').send({ username, password }).then((r) => r.status);
+
+async function editUsers(h: Harness, edit: (users: Awaited<ReturnType<typeof readUsersFile>> & object) => Promise<void> | void) {
+  const users = (await readUsersFile(h.config.users.file))!;
+  await edit(users);
+  await writeUsersFile(h.config.users.file, users);
+}
+
+describe('the users file while the server runs', () => {
+  it('lets a newly added user log in within a second, without a restart', async () => {
+    const h = await harness();
+    expect(await loginStatus(h, 'carol', 'carol-password')).toBe(401);
+    await editUsers(h, async (users) => {
+      users.push(await makeUser({ username: 'carol', password: 'carol-password', role: 'admin' }));
+    });
+    await eventually(async () => (await loginStatus(h, 'carol', 'carol-password')) === 200);
+  });
+
+  it('keeps the previous users when the file breaks, and logs why', async () => {
+    const h = await harness();
+    await fs.writeFile(h.config.users.file, '{"users": [ {"username": ');
+    await eventually(async () => h.logs.lines.some((l) => l.msg === 'users file is broken; keeping the previous users'));
+    expect(await loginStatus(h, ADMIN.username, ADMIN.password)).toBe(200);
+  });
+
+  it('names the bad entry when a user has an unknown role', async () => {
+    const h = await harness();
+    await editUsers(h, (users) => {
+      (users[1] as { role: string }).role = 'root';
+    });
+    await eventually(async () => h.logs.lines.some((l) => String(l.reason).includes('users[1] ("bob") field "role"')));
+    expect(await loginStatus(h, B2B.username, B2B.password)).toBe(200);
+  });
+
+  it('makes a disabled user anonymous at the next request and refuses their login', async () => {
+    const h = await harness();
+    const cookie = cookieHeader((await request(h.app).post('/api/login').send(B2B)).headers['set-cookie']);
+    await editUsers(h, (users) => {
+      users[1]!.disabled = true;
+    });
+    await eventually(async () => (await request(h.app).get('/api/user').set('cookie', cookie)).status === 401);
+    expect(await loginStatus(h, B2B.username, B2B.password)).toBe(401);
+  });
+
+  it('makes a removed user anonymous at the next request', async () => {
+    const h = await harness();
+    const cookie = cookieHeader((await request(h.app).post('/api/login').send(B2B)).headers['set-cookie']);
+    await editUsers(h, (users) => {
+      users.splice(1, 1);
+    });
+    await eventually(async () => (await request(h.app).get('/api/user').set('cookie', cookie)).status === 401);
+  });
+
+  it('ends existing sessions when the password changes', async () => {
+    const h = await harness();
+    const cookie = cookieHeader((await request(h.app).post('/api/login').send(ADMIN)).headers['set-cookie']);
+    await editUsers(h, async (users) => {
+      users[0]!.passwordHash = (await makeUser({ ...ADMIN, password: 'a-new-password' })).passwordHash;
+    });
+    await eventually(async () => (await request(h.app).get('/api/user').set('cookie', cookie)).status === 401);
+    expect(await loginStatus(h, ADMIN.username, 'a-new-password')).toBe(200);
+  });
+});
