@@ -81,6 +81,18 @@ describe('FileSessionStore', () => {
     expect((await get(store, 'sid-roll'))?.passport?.user?.id).toBe('u1');
   });
 
+  it('sees at once a session file that another process rewrote or removed', async () => {
+    const { store, dir } = await open();
+    const other = new FileSessionStore({ dir, ttlSeconds: 3600, touchIntervalSeconds: 360, reapIntervalSeconds: 0, logger: createLogger('silent') });
+    stores.push(other);
+    await set(store, 'sid-shared', sessionFor('u1'));
+    expect((await get(store, 'sid-shared'))?.passport?.user?.id).toBe('u1');
+    await set(other, 'sid-shared', sessionFor('u2'));
+    expect((await get(store, 'sid-shared'))?.passport?.user?.id).toBe('u2');
+    await new Promise<void>((resolve) => other.destroy('sid-shared', () => resolve()));
+    expect(await get(store, 'sid-shared')).toBeNull();
+  });
+
   it('answers an expired session as missing', async () => {
     const { store, clock } = await open();
     await set(store, 'sid-old', sessionFor('u1'));

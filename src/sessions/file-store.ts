@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import session from 'express-session';
 import createFileStore from 'session-file-store';
 import type { Logger } from 'pino';
@@ -19,12 +20,17 @@ export interface FileSessionStoreOptions {
   logger: Logger;
   /** How many session files the reaper works on at once; kept low to leave threadpool room for requests. */
   reapConcurrency?: number;
+  /** How many recently read session files are kept, keyed by inode, mtime and size. */
+  cacheEntries?: number;
   now?: () => number;
 }
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 const STALE_TEMP_FILE_MS = 60 * 60 * 1000;
+// The callback API costs fewer threadpool round trips than fs/promises on the hot path.
+const statFile = promisify(fs.stat);
+const readFile = promisify(fs.readFile);
 
 /**
  * session-file-store, hardened: missing, expired and corrupt sessions are answered at once as
@@ -41,6 +47,12 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
   private readonly now: () => number;
   private readonly reapTimer: NodeJS.Timeout | undefined;
   private reaping: Promise<{ scanned: number; removed: number }> | undefined;
+  private readonly cacheEntries: number;
+  /**
+   * Text of recently read files. A hit still costs a stat, so a file rewritten or removed by any
+   * process is seen at once; it saves the open/read/close round trips of a full read.
+   */
+  private readonly cache = new Map<string, { version: string; text: string }>();
 
   constructor(options: FileSessionStoreOptions) {
     fs.mkdirSync(options.dir, { recursive: true, mode: 0o700 });
@@ -58,6 +70,7 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     this.logger = options.logger;
     this.reapConcurrency = options.reapConcurrency ?? 4;
     this.now = options.now ?? Date.now;
+    this.cacheEntries = options.cacheEntries ?? 1000;
     if (options.reapIntervalSeconds > 0) {
       this.reapTimer = setInterval(() => void this.reapLogged(), options.reapIntervalSeconds * 1000);
       this.reapTimer.unref();
@@ -90,6 +103,7 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
       callback?.();
       return;
     }
+    this.cache.delete(sid);
     fsp.rm(this.fileOf(sid), { force: true }).then(
       () => callback?.(),
       (error) => callback?.(error),
@@ -127,15 +141,11 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
   private async read(sid: string): Promise<StoredSession | null> {
     if (!SESSION_ID_PATTERN.test(sid)) return null;
     const file = this.fileOf(sid);
-    let text: string;
-    try {
-      text = await fsp.readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
+    const text = await this.readText(sid, file);
+    if (text === undefined) return null;
     const sess = parseSession(text);
     if (!sess) {
+      this.cache.delete(sid);
       this.logger.warn({ sessionFile: path.basename(file) }, 'removed unreadable session file; the request is anonymous');
       await fsp.rm(file, { force: true });
       return null;
@@ -143,9 +153,37 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     return this.isExpired(sess) ? null : sess;
   }
 
+  private async readText(sid: string, file: string): Promise<string | undefined> {
+    try {
+      const stat = await statFile(file);
+      const version = `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
+      const cached = this.cache.get(sid);
+      if (cached?.version === version) {
+        this.cache.delete(sid);
+        this.cache.set(sid, cached);
+        return cached.text;
+      }
+      const text = await readFile(file, 'utf8');
+      this.remember(sid, { version, text });
+      return text;
+    } catch (error) {
+      this.cache.delete(sid);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  private remember(sid: string, entry: { version: string; text: string }): void {
+    if (this.cacheEntries <= 0) return;
+    this.cache.delete(sid);
+    this.cache.set(sid, entry);
+    if (this.cache.size > this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
+  }
+
   private async write(sid: string, sess: StoredSession): Promise<void> {
     if (!SESSION_ID_PATTERN.test(sid)) throw new Error('invalid session id');
     sess.__lastAccess = this.now();
+    this.cache.delete(sid);
     await writeFileAtomic(this.fileOf(sid), JSON.stringify(sess), 0o600);
   }
 

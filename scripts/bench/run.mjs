@@ -1,0 +1,50 @@
+// npm run bench [-- --quick] [-- --only=name,name]: measures each comparison in one run on this
+// machine, prints a table, and writes JSON and an SVG chart to scripts/bench/results/.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { HERE } from './lib.mjs';
+import { userThroughput } from './user-throughput.mjs';
+import { unknownSession } from './unknown-session.mjs';
+import { chart } from './chart.mjs';
+
+const BENCHES = { 'user-throughput': userThroughput, 'unknown-session': unknownSession };
+
+const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? onlyArg.slice(7).split(',') : Object.keys(BENCHES);
+const outArg = process.argv.find((a) => a.startsWith('--out='));
+const outDir = outArg ? path.resolve(outArg.slice(6)) : path.join(HERE, 'results');
+const ctx = { quick, seconds: quick ? 3 : 10 };
+
+const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
+const results = [];
+for (const name of only) {
+  const bench = BENCHES[name];
+  if (!bench) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(', ')}`);
+  process.stderr.write(`running ${name}...\n`);
+  const result = await bench(ctx);
+  results.push({ id: name, ...result });
+  print(result);
+}
+
+const report = { date: new Date().toISOString(), quick, machine, results };
+await fs.mkdir(outDir, { recursive: true });
+await fs.writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+await fs.writeFile(path.join(outDir, 'latest.svg'), chart(report));
+await fs.writeFile(path.join(outDir, 'latest.md'), markdown(report));
+process.stderr.write(`wrote ${path.relative(process.cwd(), outDir)}/latest.{json,svg,md}\n`);
+const failed = results.flatMap((r) => r.figures).filter((f) => f.pass === false);
+if (failed.length) process.stderr.write(`targets missed: ${failed.map((f) => f.name).join('; ')}\n`);
+
+function print(result) {
+  console.log(`\n## ${result.name}`);
+  console.table(result.rows);
+  for (const f of result.figures) console.log(`  ${f.name}: ${f.value}  (target ${f.target})${f.pass === undefined ? '' : f.pass ? '  PASS' : '  MISS'}`);
+}
+
+function markdown(report) {
+  const lines = [`Measured ${report.date.slice(0, 10)} on ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}${report.quick ? ' (--quick)' : ''}.`, '', '| benchmark | figure | value | target |', '|---|---|---|---|'];
+  for (const r of report.results) for (const f of r.figures) lines.push(`| ${r.name} | ${f.name} | ${f.value} | ${f.target}${f.pass === undefined ? '' : f.pass ? ' ✓' : ' ✗'} |`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,53 @@
+import { load, login, ratio, startVariant } from './lib.mjs';
+
+const VARIANTS = ['bare', 'memory', 'file', 'stock'];
+
+/**
+ * Authenticated GET /api/user: file store against MemoryStore, the stock file store and bare
+ * Express. All servers run at once and are loaded in turn, round after round, so a drift in the
+ * machine's speed affects every variant alike.
+ */
+export async function userThroughput({ seconds }) {
+  const servers = {};
+  try {
+    for (const variant of VARIANTS) servers[variant] = await startVariant(variant);
+    const targets = {};
+    for (const variant of VARIANTS) {
+      const cookie = variant === 'bare' ? '' : await login(servers[variant].url);
+      targets[variant] = { url: `${servers[variant].url}/api/user`, headers: { cookie } };
+      await load({ ...targets[variant], duration: 1 });
+    }
+    const rounds = Math.max(3, Math.round(seconds / 2));
+    const totals = Object.fromEntries(VARIANTS.map((v) => [v, { total: 0, seconds: 0, p50: [], p99: [], failures: 0 }]));
+    for (let round = 0; round < rounds; round++) {
+      for (const variant of VARIANTS) {
+        const r = await load({ ...targets[variant], duration: 2 });
+        const t = totals[variant];
+        t.total += r.total;
+        t.seconds += 2;
+        t.p50.push(r.p50);
+        t.p99.push(r.p99);
+        t.failures += r.failures;
+      }
+    }
+    const rows = Object.fromEntries(
+      VARIANTS.map((v) => {
+        const t = totals[v];
+        return [v, { rps: Math.round(t.total / t.seconds), total: t.total, p50: median(t.p50), p99: median(t.p99), failures: t.failures }];
+      }),
+    );
+    return {
+      name: `GET /api/user throughput (10 connections, ${rounds} interleaved rounds of 2 s)`,
+      rows: VARIANTS.map((variant) => ({ variant, ...rows[variant] })),
+      figures: [
+        { name: 'file store / MemoryStore', value: ratio(rows.file.rps, rows.memory.rps), target: '>= 0.9', pass: rows.file.rps / rows.memory.rps >= 0.9 },
+        { name: 'stock session-file-store / MemoryStore', value: ratio(rows.stock.rps, rows.memory.rps), target: 'reference (~0.1)' },
+        { name: 'file store / bare Express', value: ratio(rows.file.rps, rows.bare.rps), target: 'ceiling' },
+      ],
+    };
+  } finally {
+    await Promise.all(Object.values(servers).map((s) => s.stop()));
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
