@@ -1,4 +1,6 @@
+import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { productsDir } from './uploads/routes.js';
 import type { Config } from './config/config.js';
 import { createSessionStore } from './sessions/create-store.js';
 import { resolveSessionSecrets } from './sessions/secret.js';
@@ -17,6 +19,7 @@ export interface AppDeps {
 }
 
 export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps> {
+  await fs.mkdir(productsDir(config), { recursive: true });
   const secrets = await resolveSessionSecrets(config.session.secrets, config.session.dir, logger);
   const sessionStore = await createSessionStore(config, logger);
   const users = await createUserDirectory(config, logger);

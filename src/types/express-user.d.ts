@@ -1,0 +1,12 @@
+import type { Role } from '../config/config.js';
+
+declare global {
+  namespace Express {
+    // What passport puts on req.user after deserializing a session.
+    interface User {
+      id: string;
+      username: string;
+      role: Role;
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HttpError } from '../http/http-error.js';
+import { tempDir } from '../testing/harness.js';
+import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, jpg, png } from '../testing/images.js';
+import { inspectImage } from './inspect-image.js';
+import { displayName } from './original-name.js';
+
+async function inspect(bytes: Buffer, maxPixels = 40_000_000) {
+  const file = path.join(await tempDir(), 'upload.bin');
+  await fs.writeFile(file, bytes);
+  return inspectImage(file, maxPixels);
+}
+
+async function rejection(bytes: Buffer, maxPixels?: number): Promise<HttpError> {
+  const error = await inspect(bytes, maxPixels).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(HttpError);
+  return error as HttpError;
+}
+
+describe('inspectImage', () => {
+  it.each([
+    ['PNG', png(3, 2), 'image/png', 'png', 3, 2],
+    ['JPEG', jpg(5, 4), 'image/jpeg', 'jpg', 5, 4],
+    ['GIF', GIF_1X1, 'image/gif', 'gif', 1, 1],
+    ['WebP', WEBP_1X1, 'image/webp', 'webp', 1, 1],
+  ])('recognises a %s by its bytes, with its dimensions', async (_name, bytes, mimeType, extension, width, height) => {
+    expect(await inspect(bytes)).toEqual({ mimeType, extension, width, height });
+  });
+
+  it.each([
+    ['an empty file', Buffer.alloc(0)],
+    ['plain text', Buffer.from('just some text, not an image')],
+    ['an SVG with a script', SVG_WITH_SCRIPT],
+    ['an HTML/PHP page', HTML_PHP],
+    ['a GIF with PHP appended', GIF_PHP_POLYGLOT],
+    ['a ZIP archive', ZIP_BYTES],
+    ['a truncated PNG', png(16, 16).subarray(0, 60)],
+    ['a truncated JPEG', jpg(16, 16).subarray(0, 200)],
+    ['a truncated WebP', WEBP_1X1.subarray(0, 30)],
+  ])('refuses %s with 415', async (_name, bytes) => {
+    const error = await rejection(bytes);
+    expect(error.status).toBe(415);
+    expect(error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('refuses a header declaring more pixels than allowed with 422, without decoding', async () => {
+    const error = await rejection(png(2, 2, { width: 100_000, height: 100_000 }));
+    expect(error.status).toBe(422);
+    expect(error.details).toEqual({ width: 100_000, height: 100_000, maxPixels: 40_000_000 });
+  });
+});
+
+describe('displayName', () => {
+  it('keeps a plain name', () => {
+    expect(displayName('Product photo (1).png')).toBe('Product photo (1).png');
+  });
+
+  it('drops any path, Windows or POSIX', () => {
+    expect(displayName('../../etc/passwd')).toBe('passwd');
+    expect(displayName('C:\\Users\\me\\shot.png')).toBe('shot.png');
+  });
+
+  it('drops control and bidi-override characters', () => {
+    expect(displayName('evil\u0000\r\n\u202Egnp.exe')).toBe('evilgnp.exe');
+  });
+
+  it('bounds the length and never answers an empty name', () => {
+    expect(Array.from(displayName('é'.repeat(500)))).toHaveLength(200);
+    expect(displayName('')).toBe('image');
+    expect(displayName('..')).toBe('image');
+  });
+});
