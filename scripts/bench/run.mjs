@@ -7,8 +7,9 @@ import { HERE } from './lib.mjs';
 import { userThroughput } from './user-throughput.mjs';
 import { unknownSession } from './unknown-session.mjs';
 import { chart } from './chart.mjs';
+import { uploadBench } from './upload.mjs';
 
-const BENCHES = { 'user-throughput': userThroughput, 'unknown-session': unknownSession };
+const BENCHES = { 'user-throughput': userThroughput, 'unknown-session': unknownSession, upload: uploadBench };
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
