@@ -2,35 +2,54 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Config } from './config/config.js';
 import type { AppDeps } from './deps.js';
+import { createIdentify } from './auth/identity.js';
 import { createPassport } from './auth/passport.js';
 import { authRoutes } from './auth/routes.js';
+import { verifyRoute } from './auth/verify.js';
 import { jsonErrorHandler, notFound } from './http/error-handler.js';
 import { health } from './http/health.js';
 import { crossSiteCheck } from './http/origin-check.js';
+import { mainAppProxy, type MainAppProxy } from './proxy/main-app-proxy.js';
 import { sessionMiddleware } from './sessions/middleware.js';
-import { productsDir, uploadRoutes } from './uploads/routes.js';
+import { productsDir, uploadRoutes, UPLOAD_PATHS } from './uploads/routes.js';
 import { serveUploads } from './uploads/serve.js';
 
 export interface AppState {
   draining: boolean;
 }
 
+/** The /api paths the sidecar answers itself (with its session); everything else is the main app's. */
+export const SESSION_PATHS = ['/api/login', '/api/logout', '/api/user', ...UPLOAD_PATHS.map((p) => `/api${p}`)];
+
+export interface SidecarApp extends Express {
+  locals: Express['locals'] & { proxy?: MainAppProxy };
+}
+
 /** Builds the sidecar's Express app; never listens. */
-export function createApp(config: Config, deps: AppDeps, state: AppState = { draining: false }): Express {
-  const app = express();
+export function createApp(config: Config, deps: AppDeps, state: AppState = { draining: false }): SidecarApp {
+  const app = express() as SidecarApp;
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  app.use(helmet());
+  const identify = createIdentify({ cookieName: config.cookie.name, secrets: deps.secrets, store: deps.sessionStore, users: deps.users });
+  const own = express.Router();
+  own.use(helmet());
 
-  app.get('/health', health(deps.sessionStore.kind, () => state.draining));
-  app.use('/uploads/products', serveUploads(productsDir(config)));
+  own.get('/health', health(deps.sessionStore.kind, () => state.draining));
+  own.use('/uploads/products', serveUploads(productsDir(config)), notFound);
+  own.use('/api', verifyRoute(identify, deps.logger));
 
   const passport = createPassport(deps.users, deps.verifier);
-  app.use('/api', crossSiteCheck(config.allowedOrigins));
-  app.use('/api', sessionMiddleware(config, deps.sessionStore, deps.secrets), passport.initialize(), passport.session());
-  app.use('/api', authRoutes(config, passport));
-  app.use('/api', uploadRoutes(config, deps.logger));
+  own.use(SESSION_PATHS, crossSiteCheck(config.allowedOrigins), sessionMiddleware(config, deps.sessionStore, deps.secrets), passport.initialize(), passport.session());
+  own.use('/api', authRoutes(config, passport));
+  own.use('/api', uploadRoutes(config, deps.logger));
+  app.use(own);
 
+  if (config.mainAppUrl) {
+    const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
+    const proxy = mainAppProxy({ target: config.mainAppUrl, timeoutSeconds: config.mainAppTimeoutSeconds, identify, trustProxy: (addr) => trust(addr, 0), logger: deps.logger });
+    app.locals.proxy = proxy;
+    app.use(proxy.handler);
+  }
   app.use(notFound);
   app.use(jsonErrorHandler(deps.logger));
   return app;

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { createApp, type AppState } from './app.js';
 import { loadConfig, type Config } from './config/config.js';
 import { readEnv } from './config/env-file.js';
@@ -27,7 +28,10 @@ async function main(): Promise<void> {
 
   const deps = await buildDeps(config, logger);
   const state: AppState = { draining: false };
-  const server = createApp(config, deps, state).listen(config.port, config.host);
+  const app = createApp(config, deps, state);
+  const server = app.listen(config.port, config.host);
+  const proxy = app.locals.proxy;
+  if (proxy) server.on('upgrade', (req, socket, head) => proxy.upgrade(req, socket as Socket, head));
   server.on('listening', () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -3,12 +3,20 @@ import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { Request } from 'express';
 import type { PasswordVerifier } from '../users/password.js';
-import { publicUser, type User, type UserDirectory } from '../users/user.js';
+import { publicUser, type PublicUser, type User, type UserDirectory } from '../users/user.js';
 import type { SessionPrincipal } from '../sessions/session-store.js';
 
 /** A short fingerprint of the password hash: a changed password invalidates older sessions. */
 export function passwordStamp(user: User): string {
   return createHash('sha256').update(user.passwordHash).digest('base64url').slice(0, 16);
+}
+
+/** The current user behind a session's principal: undefined when removed, disabled or re-passworded. */
+export async function resolvePrincipal(users: UserDirectory, principal: unknown): Promise<PublicUser | undefined> {
+  const p = principal as Partial<SessionPrincipal> | undefined;
+  if (!p || typeof p !== 'object' || typeof p.id !== 'string') return undefined;
+  const user = await users.findById(p.id);
+  return user && !user.disabled && passwordStamp(user) === p.stamp ? publicUser(user) : undefined;
 }
 
 /** A passport instance of the sidecar's own (not the global one), so apps never share state. */
@@ -39,17 +47,7 @@ export function createPassport(users: UserDirectory, verifier: PasswordVerifier)
   });
 
   passport.deserializeUser<SessionPrincipal>((principal, done) => {
-    if (!principal || typeof principal !== 'object' || typeof principal.id !== 'string') {
-      done(null, false);
-      return;
-    }
-    users
-      .findById(principal.id)
-      .then((user) => {
-        const valid = user && !user.disabled && passwordStamp(user) === principal.stamp;
-        done(null, valid ? publicUser(user) : false);
-      })
-      .catch(done);
+    resolvePrincipal(users, principal).then((user) => done(null, user ?? false), done);
   });
 
   return passport;

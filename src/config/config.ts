@@ -41,6 +41,8 @@ export interface Config {
   };
   databaseUrl: string | undefined;
   mainAppUrl: string | undefined;
+  /** Seconds the built-in proxy waits on a silent main app before answering 504. */
+  mainAppTimeoutSeconds: number;
   logLevel: string;
   metricsToken: string | undefined;
 }
@@ -112,6 +114,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     },
     databaseUrl,
     mainAppUrl: read.url('MAIN_APP_URL', ['http:', 'https:']),
+    mainAppTimeoutSeconds: read.integer('MAIN_APP_TIMEOUT', 30, 1, 3600),
     logLevel,
     metricsToken: read.optional('METRICS_TOKEN'),
   };

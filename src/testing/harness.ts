@@ -101,3 +101,23 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 1000
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Serves a harness's app on a loopback port, WebSocket upgrades included, as server.ts does. */
+export async function listen(h: Harness): Promise<{ url: string; port: number; server: import('node:http').Server; close(): Promise<void> }> {
+  const http = await import('node:http');
+  const server = http.createServer(h.app);
+  const proxy = (h.app as import('../app.js').SidecarApp).locals.proxy;
+  if (proxy) server.on('upgrade', (req, socket, head) => proxy.upgrade(req, socket as import('node:net').Socket, head));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
