@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Config } from './config/config.js';
 import type { AppDeps } from './deps.js';
+import { adminRoutes, ADMIN_DATA_PATHS } from './admin/routes.js';
 import { createIdentify } from './auth/identity.js';
 import { createPassport } from './auth/passport.js';
 import { authRoutes } from './auth/routes.js';
@@ -19,7 +20,7 @@ export interface AppState {
 }
 
 /** The /api paths the sidecar answers itself (with its session); everything else is the main app's. */
-export const SESSION_PATHS = ['/api/login', '/api/logout', '/api/user', ...UPLOAD_PATHS.map((p) => `/api${p}`)];
+export const SESSION_PATHS = ['/api/login', '/api/logout', '/api/user', ...[...UPLOAD_PATHS, ...ADMIN_DATA_PATHS].map((p) => `/api${p}`)];
 
 export interface SidecarApp extends Express {
   locals: Express['locals'] & { proxy?: MainAppProxy };
@@ -40,8 +41,9 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
 
   const passport = createPassport(deps.users, deps.verifier);
   own.use(SESSION_PATHS, crossSiteCheck(config.allowedOrigins), sessionMiddleware(config, deps.sessionStore, deps.secrets), passport.initialize(), passport.session());
-  own.use('/api', authRoutes(config, passport));
+  own.use('/api', authRoutes(config, passport, deps.logins, deps.logger));
   own.use('/api', uploadRoutes(config, deps.logger));
+  own.use('/api', adminRoutes({ data: deps.adminData, sessionStore: deps.sessionStore, logins: deps.logins, uploads: deps.uploadStats, logger: deps.logger }));
   app.use(own);
 
   if (config.mainAppUrl) {

@@ -5,13 +5,23 @@ import type { Config } from './config/config.js';
 import { createSessionStore } from './sessions/create-store.js';
 import { resolveSessionSecrets } from './sessions/secret.js';
 import type { SessionStore } from './sessions/session-store.js';
+import type { AdminDataSource } from './admin/data-source.js';
+import { FileAdminDataSource } from './admin/file-source.js';
+import { LoginStats } from './admin/login-stats.js';
+import { createReadOnlyPool } from './admin/pool.js';
+import { loadAdminQueries, PostgresAdminDataSource } from './admin/postgres-source.js';
+import { UploadStats } from './admin/upload-stats.js';
 import { FileUserDirectory } from './users/file-directory.js';
+import { DEFAULT_USER_QUERIES, parseRoleMap, PostgresUserDirectory } from './users/postgres-directory.js';
 import { PasswordVerifier } from './users/password.js';
 import type { UserDirectory } from './users/user.js';
 
 /** Everything createApp needs from outside: built once from the config, closed on shutdown. */
 export interface AppDeps {
   logger: Logger;
+  adminData: AdminDataSource;
+  logins: LoginStats;
+  uploadStats: UploadStats;
   secrets: string[];
   sessionStore: SessionStore;
   users: UserDirectory;
@@ -23,18 +33,42 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   const secrets = await resolveSessionSecrets(config.session.secrets, config.session.dir, logger);
   const sessionStore = await createSessionStore(config, logger);
   const users = await createUserDirectory(config, logger);
-  return { logger, secrets, sessionStore, users, verifier: new PasswordVerifier(config.users.bcryptCost) };
+  const adminData = await createAdminDataSource(config, logger);
+  const verifier = new PasswordVerifier(config.users.bcryptCost);
+  verifier.onUnknownFormat = () => logger.warn('a stored password hash is in no known format (bcrypt $2a$/$2b$/$2y$ or scrypt hex.salt); login refused');
+  return { logger, secrets, sessionStore, users, verifier, adminData, logins: new LoginStats(), uploadStats: new UploadStats(productsDir(config)) };
+}
+
+async function createAdminDataSource(config: Config, logger: Logger): Promise<AdminDataSource> {
+  const log = logger.child({ component: 'admin-data' });
+  switch (config.adminData.source) {
+    case 'file':
+      return FileAdminDataSource.open(config.adminData.file, log);
+    case 'postgres':
+      return new PostgresAdminDataSource(
+        createReadOnlyPool(config.databaseUrl!, config.database.timeoutMs, log),
+        loadAdminQueries(config.database.adminQueriesFile),
+        config.database.adminCacheSeconds,
+        log,
+      );
+  }
 }
 
 async function createUserDirectory(config: Config, logger: Logger): Promise<UserDirectory> {
   switch (config.users.source) {
     case 'file':
       return FileUserDirectory.open({ file: config.users.file, logger: logger.child({ component: 'users' }) });
-    case 'postgres':
-      throw new Error('USERS_SOURCE=postgres is not available in this version yet; use USERS_SOURCE=file');
+    case 'postgres': {
+      const log = logger.child({ component: 'users' });
+      const queries = {
+        byUsername: config.database.usersQuery ?? DEFAULT_USER_QUERIES.byUsername,
+        byId: config.database.usersByIdQuery ?? DEFAULT_USER_QUERIES.byId,
+      };
+      return new PostgresUserDirectory(createReadOnlyPool(config.databaseUrl!, config.database.timeoutMs, log), queries, parseRoleMap(config.database.roleMap), log);
+    }
   }
 }
 
 export async function closeDeps(deps: AppDeps): Promise<void> {
-  await Promise.allSettled([deps.sessionStore.close(), deps.users.close()]);
+  await Promise.allSettled([deps.sessionStore.close(), deps.users.close(), deps.adminData.close()]);
 }

@@ -1,5 +1,7 @@
 import express, { Router, type Request, type Response, type NextFunction } from 'express';
 import type { Passport } from 'passport';
+import type { Logger } from 'pino';
+import type { LoginStats } from '../admin/login-stats.js';
 import type { Config } from '../config/config.js';
 import { HttpError, validationError } from '../http/http-error.js';
 import { publicUser, type PublicUser, type User } from '../users/user.js';
@@ -8,7 +10,7 @@ import { requireLogin } from './require-role.js';
 const MAX_USERNAME_LENGTH = 128;
 const MAX_PASSWORD_LENGTH = 1024;
 
-export function authRoutes(config: Config, passport: InstanceType<typeof Passport>): Router {
+export function authRoutes(config: Config, passport: InstanceType<typeof Passport>, logins: LoginStats, logger: Logger): Router {
   const router = Router();
   const parseBody = [
     express.json({ limit: '16kb' }),
@@ -19,12 +21,16 @@ export function authRoutes(config: Config, passport: InstanceType<typeof Passpor
     passport.authenticate('local', { session: false }, (error: unknown, user: User | false) => {
       if (error) return next(error);
       if (!user) {
+        logins.record('failed');
+        logger.info({ audit: 'login', outcome: 'failed', username: String(req.body.username).slice(0, 128), ip: req.ip }, 'login failed');
         res.status(401).json({ success: false, message: 'Invalid username or password' });
         return;
       }
       // passport regenerates the session id here, so a planted id never becomes a logged-in one.
       req.logIn(user, (loginError) => {
         if (loginError) return next(loginError);
+        logins.record('succeeded');
+        logger.info({ audit: 'login', outcome: 'succeeded', username: user.username, ip: req.ip }, 'login succeeded');
         res.json({ success: true, user: publicUser(user) });
       });
     })(req, res, next);

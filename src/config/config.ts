@@ -40,6 +40,14 @@ export interface Config {
     file: string;
   };
   databaseUrl: string | undefined;
+  database: {
+    timeoutMs: number;
+    adminQueriesFile: string | undefined;
+    adminCacheSeconds: number;
+    usersQuery: string | undefined;
+    usersByIdQuery: string | undefined;
+    roleMap: string | undefined;
+  };
   mainAppUrl: string | undefined;
   /** Seconds the built-in proxy waits on a silent main app before answering 504. */
   mainAppTimeoutSeconds: number;
@@ -113,6 +121,14 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       file: path.resolve(cwd, read.string('ADMIN_DATA_FILE', './admin-data.json')),
     },
     databaseUrl,
+    database: {
+      timeoutMs: read.integer('DATABASE_TIMEOUT_MS', 2000, 100, 60_000),
+      adminQueriesFile: read.optional('ADMIN_QUERIES_FILE') && path.resolve(cwd, read.optional('ADMIN_QUERIES_FILE')!),
+      adminCacheSeconds: read.integer('ADMIN_CACHE_SECONDS', 10, 0, 3600),
+      usersQuery: read.optional('USERS_QUERY'),
+      usersByIdQuery: read.optional('USERS_BY_ID_QUERY'),
+      roleMap: read.optional('ROLE_MAP'),
+    },
     mainAppUrl: read.url('MAIN_APP_URL', ['http:', 'https:']),
     mainAppTimeoutSeconds: read.integer('MAIN_APP_TIMEOUT', 30, 1, 3600),
     logLevel,

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import bcrypt from 'bcrypt';
 
 export const BCRYPT_MAX_BYTES = 72;
@@ -33,11 +34,18 @@ export class PasswordVerifier {
   constructor(private readonly cost: number) {}
 
   async verify(password: string, hash: string | undefined): Promise<boolean> {
+    if (hash && isScryptHash(hash)) return verifyScrypt(password, hash);
     const tooLong = Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_BYTES;
-    const target = hash && isBcryptHash(hash) ? hash : await this.dummy();
+    const known = hash !== undefined && isBcryptHash(hash);
+    if (hash !== undefined && !known) this.onUnknownFormat?.();
+    // $2y$ (PHP) is the same algorithm as $2b$; node's bcrypt only reads the latter.
+    const target = known ? hash.replace(/^\$2y\$/, '$2b$') : await this.dummy();
     const matched = await bcrypt.compare(tooLong ? '' : password, target);
-    return matched && !tooLong && target === hash;
+    return matched && !tooLong && known;
   }
+
+  /** Called when a stored hash is in no known format (the login then fails like a wrong password). */
+  onUnknownFormat?: () => void;
 
   private dummy(): Promise<string> {
     const dummy = (this.dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), this.cost));
@@ -47,4 +55,18 @@ export class PasswordVerifier {
 
 export function isBcryptHash(hash: string): boolean {
   return /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/.test(hash);
+}
+
+/** The "hex.salt" scrypt format many Express starter apps store: scrypt(password, salt, 64) in hex. */
+export function isScryptHash(hash: string): boolean {
+  return /^[0-9a-f]{128}\.[0-9a-f]{16,}$/i.test(hash);
+}
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: string, keylen: number) => Promise<Buffer>;
+
+async function verifyScrypt(password: string, stored: string): Promise<boolean> {
+  const [hex, salt] = stored.split('.') as [string, string];
+  const expected = Buffer.from(hex, 'hex');
+  const actual = await scryptAsync(password, salt, expected.length);
+  return timingSafeEqual(actual, expected);
 }

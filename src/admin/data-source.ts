@@ -1,0 +1,34 @@
+import { HttpError } from '../http/http-error.js';
+
+export interface ProductLicenses {
+  id: string;
+  name: string;
+  available: number;
+  assigned: number;
+  total: number;
+}
+
+/** The main app's real figures, as the admin panel reads them. */
+export interface AdminFigures {
+  products: ProductLicenses[];
+  totalUsers: number;
+  totalSales: number;
+  activeKeys: number;
+  totalProducts: number;
+}
+
+/** Where the admin figures come from: a JSON file or the main app's PostgreSQL. */
+export interface AdminDataSource {
+  readonly kind: string;
+  figures(): Promise<AdminFigures>;
+  close(): Promise<void>;
+}
+
+export const EMPTY_FIGURES: AdminFigures = { products: [], totalUsers: 0, totalSales: 0, activeKeys: 0, totalProducts: 0 };
+
+export function dataSourceUnavailable(cause?: unknown): HttpError {
+  return new HttpError(503, 'DATA_SOURCE_UNAVAILABLE', 'The admin figures cannot be read right now; try again shortly.', {
+    cause,
+    headers: { 'Retry-After': '5' },
+  });
+}

@@ -1,0 +1,51 @@
+import { Router } from 'express';
+import type { Logger } from 'pino';
+import { requireRole } from '../auth/require-role.js';
+import { HttpError } from '../http/http-error.js';
+import type { SessionStore } from '../sessions/session-store.js';
+import { dataSourceUnavailable, type AdminDataSource, type AdminFigures } from './data-source.js';
+import type { LoginStats } from './login-stats.js';
+import type { UploadStats } from './upload-stats.js';
+
+export const ADMIN_DATA_PATHS = ['/admin/license-counts', '/admin/dashboard'];
+
+export function adminRoutes(deps: { data: AdminDataSource; sessionStore: SessionStore; logins: LoginStats; uploads: UploadStats; logger: Logger }): Router {
+  const router = Router();
+  const admins = requireRole('super_admin', 'admin');
+
+  const figures = async (): Promise<AdminFigures> => {
+    try {
+      return await deps.data.figures();
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      deps.logger.error({ err: error }, 'admin data source failed');
+      throw dataSourceUnavailable(error);
+    }
+  };
+
+  router.get('/admin/license-counts', admins, async (req, res) => {
+    const { products } = await figures();
+    const detailed = req.query.detail === '1' || req.query.detail === 'true';
+    const data = Object.fromEntries(
+      products.map((p) => [p.id, detailed ? { name: p.name, available: p.available, assigned: p.assigned, total: p.total } : p.available]),
+    );
+    res.set('Cache-Control', 'no-store').json({ success: true, data });
+  });
+
+  router.get('/admin/dashboard', admins, async (_req, res) => {
+    const [f, uploads, activeSessions] = await Promise.all([figures(), deps.uploads.read(), deps.sessionStore.count?.().catch(() => null) ?? null]);
+    const logins = deps.logins.last24h();
+    res.set('Cache-Control', 'no-store').json({
+      totalUsers: f.totalUsers,
+      totalSales: f.totalSales,
+      activeKeys: f.activeKeys,
+      totalProducts: f.totalProducts,
+      activeSessions,
+      uploadsCount: uploads.count,
+      uploadsBytes: uploads.bytes,
+      loginsSucceeded24h: logins.succeeded,
+      loginsFailed24h: logins.failed,
+    });
+  });
+  return router;
+}

@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import { ROLES, type Role } from '../config/config.js';
+import type { User, UserDirectory } from './user.js';
+
+export const DEFAULT_USER_QUERIES = {
+  byUsername: 'SELECT id::text AS id, username, password AS password_hash, role FROM users WHERE username = $1',
+  byId: 'SELECT id::text AS id, username, password AS password_hash, role FROM users WHERE id::text = $1',
+};
+
+/** "admin:admin,superadmin:super_admin,customer:b2b_user": the main app's role values to the sidecar's. */
+export function parseRoleMap(text: string | undefined): Map<string, Role> {
+  const map = new Map<string, Role>(ROLES.map((r) => [r, r]));
+  for (const pair of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [from, to] = pair.split(':').map((s) => s.trim());
+    if (!from || !to || !(ROLES as string[]).includes(to)) throw new Error(`ROLE_MAP entry "${pair}" must be appRole:sidecarRole with sidecarRole one of ${ROLES.join(', ')}`);
+    map.set(from, to as Role);
+  }
+  return map;
+}
+
+/**
+ * Users the main app already has, read from its PostgreSQL. A row whose role has no mapping, or
+ * that lacks columns, is logged and treated as no user. Lookups by id (one per request) are cached
+ * for `cacheMs`, so a disabled or removed user is anonymous within that time.
+ */
+export class PostgresUserDirectory implements UserDirectory {
+  readonly kind = 'postgres';
+  private readonly byIdCache = new Map<string, { at: number; user: User | undefined }>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly queries: typeof DEFAULT_USER_QUERIES,
+    private readonly roles: Map<string, Role>,
+    private readonly logger: Logger,
+    private readonly cacheMs = 5000,
+  ) {}
+
+  async findByUsername(username: string): Promise<User | undefined> {
+    return this.toUser((await this.pool.query(this.queries.byUsername, [username])).rows[0]);
+  }
+
+  async findById(id: string): Promise<User | undefined> {
+    const hit = this.byIdCache.get(id);
+    if (hit && Date.now() - hit.at < this.cacheMs) return hit.user;
+    const user = this.toUser((await this.pool.query(this.queries.byId, [id])).rows[0]);
+    this.byIdCache.set(id, { at: Date.now(), user });
+    if (this.byIdCache.size > 10_000) this.byIdCache.delete(this.byIdCache.keys().next().value!);
+    return user;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private toUser(row: Record<string, unknown> | undefined): User | undefined {
+    if (!row) return undefined;
+    if (typeof row.id !== 'string' || typeof row.username !== 'string' || typeof row.password_hash !== 'string') {
+      this.logger.error({ columns: Object.keys(row) }, 'users query must return id, username and password_hash as text');
+      return undefined;
+    }
+    const role = this.roles.get(String(row.role));
+    if (!role) {
+      this.logger.warn({ username: row.username, role: row.role }, 'user has a role with no mapping to a sidecar role (ROLE_MAP); refusing login');
+      return undefined;
+    }
+    return { id: row.id, username: row.username, role, passwordHash: row.password_hash, disabled: row.disabled === true };
+  }
+}
