@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, listen, startHarness, type Harness } from '../src/testing/harness.js';
+import { ADMIN, listen, startHarness, tempDir, type Harness } from '../src/testing/harness.js';
 import { startNginx, type RunningNginx } from '../src/testing/nginx.js';
 import { ROOT } from '../src/testing/processes.js';
 import { requireProgram } from '../src/testing/programs.js';
@@ -21,7 +21,9 @@ describe.skipIf(!nginxBin || !chromiumBin)('the admin panel flow in headless Chr
 
   beforeAll(async () => {
     main = await startStubMainApp('<!doctype html><title>Shop admin</title><h1>Shop admin</h1><p id="status">loading</p><img id="uploaded" alt="">');
-    h = await startHarness({ users: [ADMIN] });
+    const dir = await tempDir();
+    await fs.writeFile(path.join(dir, 'admin-data.json'), JSON.stringify({ products: [{ id: 'office-365', name: 'Office 365', licenseKeys: { available: 12, assigned: 3 } }], totalUsers: 5, totalSales: 99 }));
+    h = await startHarness({ dir, users: [ADMIN] });
     sidecar = await listen(h);
     nginx = await startNginx(nginxBin!, { sidecarPort: sidecar.port, mainAppPort: main.port, uploadsDir: path.join(h.config.uploads.dir, 'products') });
     browser = await chromium.launch({
@@ -76,6 +78,8 @@ describe.skipIf(!nginxBin || !chromiumBin)('the admin panel flow in headless Chr
 
     const user = await page.evaluate(async () => (await fetch('/api/user')).json());
     expect(user).toMatchObject({ username: 'alice', role: 'super_admin' });
+    const counts = await page.evaluate(async () => (await fetch('/api/admin/license-counts')).json());
+    expect(counts).toEqual({ success: true, data: { 'office-365': 12 } });
 
     await fs.mkdir(OUTPUT, { recursive: true });
     await page.screenshot({ path: path.join(OUTPUT, 'browser-admin-flow.png') });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { ROLES, type Role } from '../config/config.js';
+import { HttpError } from '../http/http-error.js';
 import type { User, UserDirectory } from './user.js';
 
 export const DEFAULT_USER_QUERIES = {
@@ -37,13 +38,22 @@ export class PostgresUserDirectory implements UserDirectory {
   ) {}
 
   async findByUsername(username: string): Promise<User | undefined> {
-    return this.toUser((await this.pool.query(this.queries.byUsername, [username])).rows[0]);
+    return this.toUser((await this.query(this.queries.byUsername, username)).rows[0]);
+  }
+
+  private async query(sql: string, value: string): Promise<pg.QueryResult> {
+    try {
+      return await this.pool.query(sql, [value]);
+    } catch (error) {
+      this.logger.error({ reason: (error as Error).message }, 'users query failed');
+      throw new HttpError(503, 'USER_DIRECTORY_UNAVAILABLE', 'Users cannot be looked up right now; try again shortly.', { cause: error, headers: { 'Retry-After': '5' } });
+    }
   }
 
   async findById(id: string): Promise<User | undefined> {
     const hit = this.byIdCache.get(id);
     if (hit && Date.now() - hit.at < this.cacheMs) return hit.user;
-    const user = this.toUser((await this.pool.query(this.queries.byId, [id])).rows[0]);
+    const user = this.toUser((await this.query(this.queries.byId, id)).rows[0]);
     this.byIdCache.set(id, { at: Date.now(), user });
     if (this.byIdCache.size > 10_000) this.byIdCache.delete(this.byIdCache.keys().next().value!);
     return user;

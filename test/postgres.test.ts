@@ -1,0 +1,159 @@
+import { randomBytes, scryptSync } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import bcrypt from 'bcrypt';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReadOnlyPool } from '../src/admin/pool.js';
+import { PostgresAdminDataSource, DEFAULT_ADMIN_QUERIES } from '../src/admin/postgres-source.js';
+import { createLogger } from '../src/observability/logger.js';
+import { cookieHeader, startHarness, tempDir, type Harness } from '../src/testing/harness.js';
+import { findPostgresBin, startPostgres, type ThrowawayPostgres } from '../src/testing/postgres.js';
+import { requireProgram } from '../src/testing/programs.js';
+import { userDirectoryContract } from '../src/testing/user-directory-contract.js';
+import { PostgresUserDirectory, parseRoleMap } from '../src/users/postgres-directory.js';
+
+const bin = findPostgresBin();
+const available = requireProgram('PostgreSQL', bin ? [path.join(bin, 'postgres')] : ['/usr/lib/postgresql/<version>/bin/postgres']);
+
+const SCHEMA = `
+CREATE TABLE products (id serial PRIMARY KEY, name text NOT NULL);
+CREATE TABLE license_keys (id serial PRIMARY KEY, product_id int REFERENCES products(id), status text NOT NULL);
+CREATE TABLE orders (id serial PRIMARY KEY, total numeric(12,2) NOT NULL, status text NOT NULL, created_at timestamptz DEFAULT now());
+CREATE TABLE users (id serial PRIMARY KEY, username text UNIQUE NOT NULL, password text NOT NULL, role text NOT NULL, disabled boolean DEFAULT false);
+INSERT INTO products (name) VALUES ('Office 365'), ('Antivirus'), ('Empty product');
+INSERT INTO license_keys (product_id, status) SELECT 1, CASE WHEN i % 3 = 0 THEN 'assigned' ELSE 'available' END FROM generate_series(1, 17) i;
+INSERT INTO license_keys (product_id, status) SELECT 2, CASE WHEN i % 2 = 0 THEN 'sold' ELSE 'available' END FROM generate_series(1, 9) i;
+INSERT INTO orders (total, status) VALUES (100.50, 'completed'), (20, 'completed'), (999, 'cancelled');
+`;
+
+const scrypt = (password: string) => {
+  const salt = randomBytes(16).toString('hex');
+  return `${scryptSync(password, salt, 64).toString('hex')}.${salt}`;
+};
+
+describe.skipIf(!available)('with a real PostgreSQL', () => {
+  let db: ThrowawayPostgres;
+  let h: Harness;
+  const login = (username: string, password: string) => request(h.app).post('/api/login').send({ username, password });
+
+  beforeAll(async () => {
+    db = await startPostgres(bin!);
+    await db.query(SCHEMA);
+    const insert = 'INSERT INTO users (username, password, role, disabled) VALUES ($1, $2, $3, $4)';
+    await db.query(insert, ['pgadmin', await bcrypt.hash('bcrypt-password', 4), 'admin', false]);
+    await db.query(insert, ['phpadmin', (await bcrypt.hash('php-password', 4)).replace(/^\$2b\$/, '$2y$'), 'superadmin', false]);
+    await db.query(insert, ['oldadmin', (await bcrypt.hash('old-password', 4)).replace(/^\$2b\$/, '$2a$'), 'admin', false]);
+    await db.query(insert, ['starter', scrypt('scrypt-password'), 'customer', false]);
+    await db.query(insert, ['janitor', await bcrypt.hash('janitor-password', 4), 'janitor', false]);
+    await db.query(insert, ['plain', 'plain-password', 'admin', false]);
+    await db.query(insert, ['carol', await bcrypt.hash('carol-password', 4), 'admin', false]);
+    await db.query(insert, ['dave', await bcrypt.hash('dave-password', 4), 'customer', true]);
+    h = await startHarness({
+      env: {
+        USERS_SOURCE: 'postgres',
+        ADMIN_DATA_SOURCE: 'postgres',
+        DATABASE_URL: db.url,
+        DATABASE_TIMEOUT_MS: '1000',
+        ADMIN_CACHE_SECONDS: '0',
+        ROLE_MAP: 'superadmin:super_admin,customer:b2b_user',
+        USERS_QUERY: 'SELECT id::text AS id, username, password AS password_hash, role, disabled FROM users WHERE username = $1',
+        USERS_BY_ID_QUERY: 'SELECT id::text AS id, username, password AS password_hash, role, disabled FROM users WHERE id::text = $1',
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+    await db?.destroy();
+  });
+
+  userDirectoryContract('postgres', async () =>
+    new PostgresUserDirectory(
+      createReadOnlyPool(db.url, 1000, createLogger('silent')),
+      {
+        byUsername: 'SELECT id::text AS id, username, password AS password_hash, role, disabled FROM users WHERE username = $1',
+        byId: "SELECT id::text AS id, username, password AS password_hash, role, disabled FROM users WHERE id::text = $1 OR (id = 0 AND $1 = '')",
+      },
+      parseRoleMap('customer:b2b_user'),
+      createLogger('silent'),
+    ),
+  );
+
+  it.each([
+    ['bcrypt $2b$', 'pgadmin', 'bcrypt-password', 'admin'],
+    ['bcrypt $2y$ (PHP)', 'phpadmin', 'php-password', 'super_admin'],
+    ['bcrypt $2a$', 'oldadmin', 'old-password', 'admin'],
+    ['scrypt hex.salt', 'starter', 'scrypt-password', 'b2b_user'],
+  ])('logs in a main-app user whose password is %s, mapping the role', async (_format, username, password, role) => {
+    const res = await login(username, password);
+    expect(res.status).toBe(200);
+    expect(res.body.user).toMatchObject({ username, role });
+    expect((await login(username, 'wrong-password')).status).toBe(401);
+  });
+
+  it('refuses a user whose role has no mapping, a hash in no known format, and a disabled user', async () => {
+    expect((await login('janitor', 'janitor-password')).status).toBe(401);
+    expect((await login('plain', 'plain-password')).status).toBe(401);
+    expect((await login('dave', 'dave-password')).status).toBe(401);
+    expect(h.logs.lines.some((l) => String(l.msg).includes('no mapping'))).toBe(true);
+    expect(h.logs.lines.some((l) => String(l.msg).includes('no known format'))).toBe(true);
+  });
+
+  it('answers license counts that equal the counts SQL gives', async () => {
+    const cookie = cookieHeader((await login('pgadmin', 'bcrypt-password')).headers['set-cookie']);
+    const res = await request(h.app).get('/api/admin/license-counts').set('cookie', cookie);
+    expect(res.status).toBe(200);
+    const rows = await db.query<{ id: number; available: string }>("SELECT p.id, count(k.id) FILTER (WHERE k.status = 'available') AS available FROM products p LEFT JOIN license_keys k ON k.product_id = p.id GROUP BY p.id");
+    expect(res.body).toEqual({ success: true, data: Object.fromEntries(rows.map((r) => [String(r.id), Number(r.available)])) });
+    expect(res.body.data).toEqual({ '1': 12, '2': 5, '3': 0 });
+  });
+
+  it('answers dashboard figures that equal what SQL counts', async () => {
+    const cookie = cookieHeader((await login('pgadmin', 'bcrypt-password')).headers['set-cookie']);
+    const res = await request(h.app).get('/api/admin/dashboard').set('cookie', cookie);
+    const [users] = await db.query<{ n: string }>('SELECT count(*) AS n FROM users');
+    const [sales] = await db.query<{ s: string }>("SELECT sum(total) AS s FROM orders WHERE status = 'completed'");
+    const [keys] = await db.query<{ n: string }>("SELECT count(*) AS n FROM license_keys WHERE status <> 'available'");
+    expect(res.body).toMatchObject({ totalUsers: Number(users!.n), totalSales: Number(sales!.s), activeKeys: Number(keys!.n), totalProducts: 3 });
+  });
+
+  it('shares one query per figure among concurrent requests within the cache period', async () => {
+    const pool = createReadOnlyPool(db.url, 1000, createLogger('silent'));
+    let queries = 0;
+    const counting = new Proxy(pool, { get: (target, prop) => (prop === 'query' ? (...args: unknown[]) => (queries++, (target.query as (...a: unknown[]) => unknown)(...args)) : Reflect.get(target, prop)) });
+    const source = new PostgresAdminDataSource(counting, DEFAULT_ADMIN_QUERIES, 60, createLogger('silent'));
+    await Promise.all(Array.from({ length: 100 }, () => source.figures()));
+    await source.figures();
+    expect(queries).toBe(4);
+    await source.close();
+  });
+
+  it('answers 503 for a query returning unexpected columns or non-numeric counts, never wrong numbers', async () => {
+    const queriesFile = path.join(await tempDir(), 'queries.json');
+    await fs.writeFile(queriesFile, JSON.stringify({ totalUsers: "SELECT 'many' AS n", licenseCounts: 'SELECT name FROM products' }));
+    const { loadAdminQueries } = await import('../src/admin/postgres-source.js');
+    const source = new PostgresAdminDataSource(createReadOnlyPool(db.url, 1000, createLogger('silent')), loadAdminQueries(queriesFile), 0, createLogger('silent'));
+    await expect(source.figures()).rejects.toMatchObject({ status: 503, code: 'DATA_SOURCE_UNAVAILABLE' });
+    await source.close();
+  });
+
+  it('answers 503 within the timeout while the database is down, and recovers without a restart', async () => {
+    const cookie = cookieHeader((await login('pgadmin', 'bcrypt-password')).headers['set-cookie']);
+    await db.stop();
+    try {
+      const start = Date.now();
+      const res = await request(h.app).get('/api/admin/license-counts').set('cookie', cookie);
+      expect(res.status).toBe(503);
+      expect(res.body.error).toBe('DATA_SOURCE_UNAVAILABLE');
+      expect(Date.now() - start).toBeLessThan(5000);
+      expect((await request(h.app).get('/health')).status).toBe(200);
+      const loginWhileDown = await login('carol', 'carol-password');
+      expect(loginWhileDown.status).toBe(503);
+      expect(loginWhileDown.body.error).toBe('USER_DIRECTORY_UNAVAILABLE');
+    } finally {
+      await db.start();
+    }
+    const again = await request(h.app).get('/api/admin/license-counts').set('cookie', cookie);
+    expect(again.status).toBe(200);
+  }, 30_000);
+});
