@@ -8,8 +8,9 @@ import { userThroughput } from './user-throughput.mjs';
 import { unknownSession } from './unknown-session.mjs';
 import { chart } from './chart.mjs';
 import { uploadBench } from './upload.mjs';
+import { authRequestBench } from './auth-request.mjs';
 
-const BENCHES = { 'user-throughput': userThroughput, 'unknown-session': unknownSession, upload: uploadBench };
+const BENCHES = { 'user-throughput': userThroughput, 'unknown-session': unknownSession, upload: uploadBench, 'auth-request': authRequestBench };
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
