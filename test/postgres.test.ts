@@ -137,6 +137,17 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     await source.close();
   });
 
+  it('answers 503 within the statement timeout when a query is too slow', async () => {
+    const queriesFile = path.join(await tempDir(), 'queries.json');
+    await fs.writeFile(queriesFile, JSON.stringify({ totalSales: 'SELECT 1 FROM pg_sleep(10)' }));
+    const { loadAdminQueries } = await import('../src/admin/postgres-source.js');
+    const source = new PostgresAdminDataSource(createReadOnlyPool(db.url, 500, createLogger('silent')), loadAdminQueries(queriesFile), 0, createLogger('silent'));
+    const start = Date.now();
+    await expect(source.figures()).rejects.toMatchObject({ status: 503 });
+    expect(Date.now() - start).toBeLessThan(3000);
+    await source.close();
+  });
+
   it('answers 503 within the timeout while the database is down, and recovers without a restart', async () => {
     const cookie = cookieHeader((await login('pgadmin', 'bcrypt-password')).headers['set-cookie']);
     await db.stop();

@@ -9,8 +9,9 @@ import { unknownSession } from './unknown-session.mjs';
 import { chart } from './chart.mjs';
 import { uploadBench } from './upload.mjs';
 import { authRequestBench } from './auth-request.mjs';
+import { dashboardBench } from './dashboard.mjs';
 
-const BENCHES = { 'user-throughput': userThroughput, 'unknown-session': unknownSession, upload: uploadBench, 'auth-request': authRequestBench };
+const BENCHES = { 'user-throughput': userThroughput, 'unknown-session': unknownSession, upload: uploadBench, 'auth-request': authRequestBench, dashboard: dashboardBench };
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));

@@ -20,7 +20,7 @@ export interface ThrowawayPostgres {
 }
 
 /** A throwaway PostgreSQL: initdb in a temp dir, a loopback port, no fsync. Runs as "postgres" when we are root. */
-export async function startPostgres(bin: string): Promise<ThrowawayPostgres> {
+export async function startPostgres(bin: string, settings: string[] = []): Promise<ThrowawayPostgres> {
   const dir = await tempDir('sidecar-pg-');
   const data = path.join(dir, 'data');
   const asRoot = process.getuid?.() === 0;
@@ -39,7 +39,7 @@ export async function startPostgres(bin: string): Promise<ThrowawayPostgres> {
   admin.on('error', () => undefined);
 
   async function start(): Promise<void> {
-    child = spawn(...run(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off']), { stdio: 'ignore' });
+    child = spawn(...run(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off', ...settings.flatMap((s) => ['-c', s])]), { stdio: 'ignore' });
     const deadline = Date.now() + 15_000;
     for (;;) {
       try {
