@@ -34,8 +34,9 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   const sessionStore = await createSessionStore(config, logger);
   const users = await createUserDirectory(config, logger);
   const adminData = await createAdminDataSource(config, logger);
-  const verifier = new PasswordVerifier(config.users.bcryptCost);
-  verifier.onUnknownFormat = () => logger.warn('a stored password hash is in no known format (bcrypt $2a$/$2b$/$2y$ or scrypt hex.salt); login refused');
+  const verifier = new PasswordVerifier(config.users.bcryptCost, () =>
+    logger.warn('a stored password hash is in no known format (bcrypt $2a$/$2b$/$2y$ or scrypt hex.salt); login refused'),
+  );
   return { logger, secrets, sessionStore, users, verifier, adminData, logins: new LoginStats(), uploadStats: new UploadStats(productsDir(config)) };
 }
 

@@ -31,7 +31,11 @@ export function generatePassword(): string {
 export class PasswordVerifier {
   private dummyHash: Promise<string> | undefined;
 
-  constructor(private readonly cost: number) {}
+  constructor(
+    private readonly cost: number,
+    /** Called when a stored hash is in no known format (the login then fails like a wrong password). */
+    private readonly onUnknownFormat?: () => void,
+  ) {}
 
   async verify(password: string, hash: string | undefined): Promise<boolean> {
     if (hash && isScryptHash(hash)) return verifyScrypt(password, hash);
@@ -44,8 +48,6 @@ export class PasswordVerifier {
     return matched && !tooLong && known;
   }
 
-  /** Called when a stored hash is in no known format (the login then fails like a wrong password). */
-  onUnknownFormat?: () => void;
 
   private dummy(): Promise<string> {
     const dummy = (this.dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), this.cost));
