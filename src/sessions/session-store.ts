@@ -26,8 +26,6 @@ export interface SessionStore extends Store {
   reap?(): Promise<{ scanned: number; removed: number }>;
   /** Counts live sessions. */
   count?(): Promise<number>;
-  /** Whether the backing service answers now. */
-  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -47,10 +47,6 @@ export class FileUserDirectory implements UserDirectory {
     return this.byId.get(id);
   }
 
-  get size(): number {
-    return this.byId.size;
-  }
-
   async close(): Promise<void> {
     fs.unwatchFile(this.file, this.onChange);
     await this.reloading;
