@@ -8,7 +8,7 @@ import { createPassport } from './auth/passport.js';
 import { authRoutes } from './auth/routes.js';
 import { verifyRoute } from './auth/verify.js';
 import { jsonErrorHandler, notFound } from './http/error-handler.js';
-import { health } from './http/health.js';
+import { health, ready } from './http/health.js';
 import { crossSiteCheck } from './http/origin-check.js';
 import { mainAppProxy, type MainAppProxy } from './proxy/main-app-proxy.js';
 import { sessionMiddleware } from './sessions/middleware.js';
@@ -36,6 +36,17 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.use(helmet());
 
   own.get('/health', health(deps.sessionStore.kind, () => state.draining));
+  own.get(
+    '/ready',
+    ready(
+      {
+        sessionStore: () => deps.sessionStore.ping(),
+        users: () => deps.users.findById('readiness-probe'),
+        adminData: () => deps.adminData.figures(),
+      },
+      () => state.draining,
+    ),
+  );
   own.use('/uploads/products', serveUploads(productsDir(config)), notFound);
   own.use('/api', verifyRoute(identify, deps.logger));
 

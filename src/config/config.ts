@@ -17,6 +17,10 @@ export interface Config {
     touchIntervalSeconds: number;
     reapIntervalSeconds: number;
     redisUrl: string | undefined;
+    /** Key prefix of session keys in Redis; other keys the sidecar keeps there share its first part. */
+    redisPrefix: string;
+    /** Milliseconds a Redis command may take before the request gets 503. */
+    redisTimeoutMs: number;
   };
   cookie: {
     name: string;
@@ -106,6 +110,8 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       touchIntervalSeconds: read.integer('SESSION_TOUCH_INTERVAL', Math.max(1, Math.floor(ttlSeconds / 10)), 0, ttlSeconds),
       reapIntervalSeconds: read.integer('SESSION_REAP_INTERVAL', 3600, 0, 604_800),
       redisUrl,
+      redisPrefix: read.string('REDIS_PREFIX', 'sidecar:sess:'),
+      redisTimeoutMs: read.integer('REDIS_TIMEOUT_MS', 1000, 50, 60_000),
     },
     cookie: { name: cookieName, secure: secure === 'auto' ? 'auto' : secure === 'true', sameSite },
     trustProxy: read.trustProxy('TRUST_PROXY', 'loopback'),

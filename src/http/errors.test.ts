@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN, startHarness, type Harness } from '../testing/harness.js';
@@ -43,6 +44,35 @@ describe('GET /health', () => {
     h = await startHarness();
     h.state.draining = true;
     const res = await request(h.app).get('/health');
+    expect(res.status).toBe(503);
+    expect(res.body.status).toBe('draining');
+  });
+});
+
+describe('GET /ready', () => {
+  it('reports ready when the session store, the users and the admin data all answer', async () => {
+    h = await startHarness();
+    const res = await request(h.app).get('/ready');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('ready');
+    expect(Object.keys(res.body.checks).sort()).toEqual(['adminData', 'sessionStore', 'users']);
+    expect(Object.values(res.body.checks).every((c) => (c as { ok: boolean }).ok)).toBe(true);
+  });
+
+  it('answers 503 naming the failing check when the session directory cannot be used', async () => {
+    h = await startHarness();
+    await fs.rm(h.config.session.dir, { recursive: true, force: true });
+    const res = await request(h.app).get('/ready');
+    expect(res.status).toBe(503);
+    expect(res.body.checks.sessionStore).toMatchObject({ ok: false, error: 'ENOENT' });
+    expect(res.text).not.toContain(h.dir);
+    expect(res.body.checks.users.ok).toBe(true);
+  });
+
+  it('answers 503 while draining even when every check passes', async () => {
+    h = await startHarness();
+    h.state.draining = true;
+    const res = await request(h.app).get('/ready');
     expect(res.status).toBe(503);
     expect(res.body.status).toBe('draining');
   });

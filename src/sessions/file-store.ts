@@ -6,7 +6,7 @@ import session from 'express-session';
 import createFileStore from 'session-file-store';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { SESSION_ID_PATTERN, type SessionStore, type StoredSession } from './session-store.js';
+import { parseSession, SESSION_ID_PATTERN, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
 
 const StockFileStore = createFileStore(session);
 
@@ -116,6 +116,25 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     return count;
   }
 
+  async sessionsOf(userId: string): Promise<UserSession[]> {
+    const found: UserSession[] = [];
+    await this.eachFile(async (name) => {
+      if (!isSessionFile(name)) return;
+      const sid = name.slice(0, -'.json'.length);
+      try {
+        const session = parseSession(await fsp.readFile(path.join(this.dir, name), 'utf8'));
+        if (session && !this.isExpired(session) && session.passport?.user?.id === userId) found.push({ sid, session });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    });
+    return found;
+  }
+
+  async ping(): Promise<void> {
+    await fsp.access(this.dir, fs.constants.R_OK | fs.constants.W_OK);
+  }
+
   /** Deletes expired and unreadable session files and stale temporary files. */
   reap(): Promise<{ scanned: number; removed: number }> {
     this.reaping ??= this.reapAll().finally(() => {
@@ -208,23 +227,26 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
   private async reapAll(): Promise<{ scanned: number; removed: number }> {
     let scanned = 0;
     let removed = 0;
+    await this.eachFile(async (name) => {
+      const isTemp = name.startsWith('.') && name.endsWith('.tmp');
+      if (!isSessionFile(name) && !isTemp) return;
+      scanned += 1;
+      if (await this.reapOne(name, isTemp)) removed += 1;
+    });
+    return { scanned, removed };
+  }
+
+  /** Runs work on every file of the session directory, a few at a time, without listing it whole. */
+  private async eachFile(work: (name: string) => Promise<void>): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     const dir = await fsp.opendir(this.dir, { bufferSize: 128 });
     for await (const entry of dir) {
       if (!entry.isFile()) continue;
-      const isTemp = entry.name.startsWith('.') && entry.name.endsWith('.tmp');
-      if (!isSessionFile(entry.name) && !isTemp) continue;
-      scanned += 1;
-      const work = this.reapOne(entry.name, isTemp)
-        .then((gone) => {
-          if (gone) removed += 1;
-        })
-        .finally(() => inFlight.delete(work));
-      inFlight.add(work);
+      const running = work(entry.name).finally(() => inFlight.delete(running));
+      inFlight.add(running);
       if (inFlight.size >= this.reapConcurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
-    return { scanned, removed };
   }
 
   private async reapOne(name: string, isTemp: boolean): Promise<boolean> {
@@ -248,14 +270,4 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
 
 function isSessionFile(name: string): boolean {
   return name.endsWith('.json') && SESSION_ID_PATTERN.test(name.slice(0, -5));
-}
-
-function parseSession(text: string): StoredSession | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value && typeof value === 'object' && !Array.isArray(value) && 'cookie' in value) return value as StoredSession;
-  } catch {
-    // unreadable: treated like a missing session
-  }
-  return null;
 }

@@ -1,3 +1,4 @@
+import { HttpError } from '../http/http-error.js';
 import type { Store, SessionData } from 'express-session';
 
 /** What the sidecar stores about a login, beside passport's user reference. */
@@ -26,7 +27,32 @@ export interface SessionStore extends Store {
   reap?(): Promise<{ scanned: number; removed: number }>;
   /** Counts live sessions. */
   count?(): Promise<number>;
+  /** The live sessions of one user, for listing and revoking them. */
+  sessionsOf(userId: string): Promise<UserSession[]>;
+  /** Resolves when the store can serve requests; rejects with the reason otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+export interface UserSession {
+  sid: string;
+  session: StoredSession;
+}
+
+/** Raised by a store that cannot be reached; the JSON error handler answers 503. */
+export function storeUnavailable(cause: unknown): HttpError {
+  return new HttpError(503, 'SESSION_STORE_UNAVAILABLE', 'The session store is unavailable; try again shortly', { headers: { 'Retry-After': '5' }, cause });
+}
+
+/** A stored session's text as a session, or null when it is unreadable (treated like a missing session). */
+export function parseSession(text: string): StoredSession | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === 'object' && !Array.isArray(value) && 'cookie' in value) return value as StoredSession;
+  } catch {
+    // unreadable
+  }
+  return null;
+}

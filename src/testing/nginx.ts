@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { freePort } from './ports.js';
 import path from 'node:path';
 import { ROOT, } from './processes.js';
 import { tempDir } from './harness.js';
@@ -12,14 +13,6 @@ export interface RunningNginx {
   httpsUrl: string;
   dir: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /**

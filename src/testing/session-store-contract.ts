@@ -78,5 +78,23 @@ export function sessionStoreContract(name: string, factory: Factory): void {
       await call((cb) => store.set('sid-count-2', sessionFor('u1'), cb));
       expect(await store.count!()).toBe(before + 2);
     });
+
+    it("lists a user's live sessions and no one else's", async () => {
+      const store = await open();
+      const user = `u-list-${Math.random().toString(36).slice(2)}`;
+      await call((cb) => store.set('sid-list-1', sessionFor(user), cb));
+      await call((cb) => store.set('sid-list-2', sessionFor(user), cb));
+      await call((cb) => store.set('sid-list-3', sessionFor(`${user}-other`), cb));
+      const listed = await store.sessionsOf(user);
+      expect(listed.map((s) => s.sid).sort()).toEqual(['sid-list-1', 'sid-list-2']);
+      expect(listed[0]!.session.passport?.user?.id).toBe(user);
+      await call((cb) => store.destroy('sid-list-1', cb));
+      expect((await store.sessionsOf(user)).map((s) => s.sid)).toEqual(['sid-list-2']);
+    });
+
+    it('answers a ping when it can serve requests', async () => {
+      const store = await open();
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
   });
 }

@@ -1,0 +1,106 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
+import { createLogger } from '../observability/logger.js';
+import { LogCapture } from '../testing/harness.js';
+import { requireProgram } from '../testing/programs.js';
+import { startRedis, type ThrowawayRedis } from '../testing/redis.js';
+import { sessionFor, sessionStoreContract } from '../testing/session-store-contract.js';
+import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-store.js';
+import type { StoredSession } from './session-store.js';
+
+const redisBin = requireProgram('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
+
+describe.skipIf(!redisBin)('Redis session store', () => {
+  let redis: ThrowawayRedis;
+  const stores: RedisSessionStore[] = [];
+  beforeAll(async () => {
+    redis = await startRedis(redisBin!);
+  });
+  afterAll(async () => {
+    await redis?.destroy();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  const open = async (overrides: Partial<RedisSessionStoreOptions> = {}) => {
+    const store = await new RedisSessionStore({
+      url: redis.url,
+      prefix: 'test:sess:',
+      ttlSeconds: 3600,
+      touchIntervalSeconds: 360,
+      timeoutMs: 500,
+      logger: createLogger('silent'),
+      ...overrides,
+    }).open();
+    stores.push(store);
+    return store;
+  };
+  const get = (s: RedisSessionStore, sid: string) =>
+    new Promise<StoredSession | null | undefined>((resolve, reject) => s.get(sid, (e, v) => (e ? reject(e) : resolve(v))));
+  const set = (s: RedisSessionStore, sid: string, sess: StoredSession) =>
+    new Promise<void>((resolve, reject) => s.set(sid, sess, (e) => (e ? reject(e) : resolve())));
+  const touch = (s: RedisSessionStore, sid: string, sess: StoredSession) =>
+    new Promise<void>((resolve, reject) => s.touch(sid, sess, (e) => (e ? reject(e) : resolve())));
+  const raw = async <T>(work: (c: ReturnType<typeof createClient>) => Promise<T>): Promise<T> => {
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      client.destroy();
+    }
+  };
+
+  sessionStoreContract('redis', () => open());
+
+  it('keeps sessions under the configured prefix with an expiry of the cookie max age', async () => {
+    const store = await open({ prefix: 'myapp:s:' });
+    await set(store, 'sid-prefix-1', sessionFor('u1'));
+    const ttl = await raw((c) => c.pTTL('myapp:s:sid-prefix-1'));
+    expect(ttl).toBeGreaterThan(3_590_000);
+    expect(ttl).toBeLessThanOrEqual(3_600_000);
+  });
+
+  it('pushes the expiry back on touch once the interval has passed, without reviving a destroyed session', async () => {
+    let now = Date.now();
+    const store = await open({ touchIntervalSeconds: 60, now: () => now });
+    const sess = sessionFor('u1');
+    await set(store, 'sid-touch-r1', sess);
+    await raw((c) => c.pExpire('test:sess:sid-touch-r1', 10_000));
+    await touch(store, 'sid-touch-r1', (await get(store, 'sid-touch-r1'))!);
+    expect(await raw((c) => c.pTTL('test:sess:sid-touch-r1'))).toBeLessThanOrEqual(10_000);
+    now += 61_000;
+    await touch(store, 'sid-touch-r1', (await get(store, 'sid-touch-r1'))!);
+    expect(await raw((c) => c.pTTL('test:sess:sid-touch-r1'))).toBeGreaterThan(3_590_000);
+    await raw((c) => c.del('test:sess:sid-touch-r1'));
+    now += 61_000;
+    await touch(store, 'sid-touch-r1', sess);
+    expect(await raw((c) => c.exists('test:sess:sid-touch-r1'))).toBe(0);
+  });
+
+  it('answers an unreadable stored session as anonymous and removes it', async () => {
+    const logs = new LogCapture();
+    const store = await open({ logger: createLogger('debug', logs) });
+    await raw((c) => c.set('test:sess:sid-corrupt-1', '{"cookie": {trunc'));
+    expect(await get(store, 'sid-corrupt-1')).toBeNull();
+    expect(await raw((c) => c.exists('test:sess:sid-corrupt-1'))).toBe(0);
+    expect(logs.lines.map((l) => l.msg)).toContain('removed an unreadable session from Redis; the request is anonymous');
+  });
+
+  it('fails fast with a 503 error while Redis is down and serves again once it is back, without a restart', async () => {
+    const store = await open();
+    await set(store, 'sid-outage-1', sessionFor('u1'));
+    await redis.kill();
+    const started = Date.now();
+    await expect(get(store, 'sid-outage-1')).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE' });
+    await expect(store.ping()).rejects.toMatchObject({ status: 503 });
+    expect(Date.now() - started).toBeLessThan(1500);
+    await redis.start();
+    const deadline = Date.now() + 5000;
+    while (!store.redis.isReady && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await expect(store.ping()).resolves.toBeUndefined();
+    await set(store, 'sid-outage-2', sessionFor('u2'));
+    expect((await get(store, 'sid-outage-2'))?.passport?.user?.id).toBe('u2');
+  });
+});
