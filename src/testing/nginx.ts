@@ -16,14 +16,16 @@ export interface RunningNginx {
 }
 
 /**
- * Renders the shipped nginx/ files with test ports and paths (nothing else changes), wraps them in
+ * Renders the shipped nginx/ files with test ports and paths (nothing else changes; several sidecar
+ * ports become several upstream servers), wraps them in
  * a minimal nginx.conf, checks them with `nginx -t` and starts nginx on loopback ports.
  */
-export async function startNginx(nginxBin: string, options: { sidecarPort: number; mainAppPort: number; uploadsDir: string }): Promise<RunningNginx> {
+export async function startNginx(nginxBin: string, options: { sidecarPort: number | number[]; mainAppPort: number; uploadsDir: string }): Promise<RunningNginx> {
   const dir = await tempDir('sidecar-nginx-');
   const confDir = path.join(dir, 'sidecar');
   await fs.mkdir(confDir);
   for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await fs.mkdir(path.join(dir, sub));
+  const sidecarPorts = [options.sidecarPort].flat();
   const httpPort = await freePort();
   const httpsPort = await freePort();
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=shop.example.com', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
@@ -32,7 +34,7 @@ export async function startNginx(nginxBin: string, options: { sidecarPort: numbe
     let text = await fs.readFile(path.join(ROOT, 'nginx', name), 'utf8');
     text = text
       .replaceAll('/etc/nginx/sidecar/', `${confDir}/`)
-      .replaceAll('127.0.0.1:3001', `127.0.0.1:${options.sidecarPort}`)
+      .replace(/^( *)server 127\.0\.0\.1:3001;$/m, (_, indent: string) => sidecarPorts.map((port) => `${indent}server 127.0.0.1:${port};`).join('\n'))
       .replaceAll('127.0.0.1:3000', `127.0.0.1:${options.mainAppPort}`)
       .replaceAll('/srv/sidecar/uploads/products/', `${options.uploadsDir}/`)
       .replaceAll('listen 80;', `listen 127.0.0.1:${httpPort};`)
