@@ -50,9 +50,9 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.use('/uploads/products', serveUploads(productsDir(config)), notFound);
   own.use('/api', verifyRoute(identify, deps.logger));
 
-  const passport = createPassport(deps.users, deps.verifier);
+  const passport = createPassport(deps.users, deps.verifier, deps.passwordQueue);
   own.use(SESSION_PATHS, crossSiteCheck(config.allowedOrigins), sessionMiddleware(config, deps.sessionStore, deps.secrets), passport.initialize(), passport.session());
-  own.use('/api', authRoutes(config, passport, deps.logins, deps.logger));
+  own.use('/api', authRoutes(config, passport, deps));
   own.use('/api', uploadRoutes(config, deps.logger));
   own.use('/api', adminRoutes({ data: deps.adminData, sessionStore: deps.sessionStore, logins: deps.logins, uploads: deps.uploadStats, logger: deps.logger }));
   app.use(own);

@@ -2,7 +2,10 @@ import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { productsDir } from './uploads/routes.js';
 import type { Config } from './config/config.js';
+import { LoginRegulation } from './auth/regulation.js';
+import { PasswordQueue } from './auth/password-queue.js';
 import { createSessionStore } from './sessions/create-store.js';
+import { RedisSessionStore } from './sessions/redis-store.js';
 import { resolveSessionSecrets } from './sessions/secret.js';
 import type { SessionStore } from './sessions/session-store.js';
 import type { AdminDataSource } from './admin/data-source.js';
@@ -26,6 +29,8 @@ export interface AppDeps {
   sessionStore: SessionStore;
   users: UserDirectory;
   verifier: PasswordVerifier;
+  passwordQueue: PasswordQueue;
+  regulation: LoginRegulation;
 }
 
 export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps> {
@@ -37,7 +42,11 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   const verifier = new PasswordVerifier(config.users.bcryptCost, () =>
     logger.warn('a stored password hash is in no known format (bcrypt $2a$/$2b$/$2y$ or scrypt hex.salt); login refused'),
   );
-  return { logger, secrets, sessionStore, users, verifier, adminData, logins: new LoginStats(), uploadStats: new UploadStats(productsDir(config)) };
+  const passwordQueue = new PasswordQueue(config.login.passwordConcurrency, config.login.passwordQueue);
+  // With Redis, failure counts are shared by every process; prefixed beside the session keys.
+  const redis = sessionStore instanceof RedisSessionStore ? sessionStore.redis : undefined;
+  const regulation = new LoginRegulation(config.login, redis, config.session.redisPrefix.replace(/[^:]*:?$/, ''));
+  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, adminData, logins: new LoginStats(), uploadStats: new UploadStats(productsDir(config)) };
 }
 
 async function createAdminDataSource(config: Config, logger: Logger): Promise<AdminDataSource> {

@@ -19,8 +19,8 @@ describe.skipIf(!redisBin)('the sidecar on SESSION_STORE=redis', () => {
     await Promise.all(harnesses.splice(0).map((h) => h.close()));
     await redis.start().catch(() => undefined);
   });
-  const harness = async () => {
-    const h = await startHarness({ users: [ADMIN, B2B], env: { SESSION_STORE: 'redis', REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '300' } });
+  const harness = async (env: Record<string, string> = {}) => {
+    const h = await startHarness({ users: [ADMIN, B2B], env: { SESSION_STORE: 'redis', REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '300', ...env } });
     harnesses.push(h);
     return h;
   };
@@ -68,5 +68,18 @@ describe.skipIf(!redisBin)('the sidecar on SESSION_STORE=redis', () => {
     const fresh = await login(h);
     expect(fresh.status).toBe(200);
     expect((await request(h.app).get('/api/user').set('Cookie', cookieHeader(fresh.headers['set-cookie']))).status).toBe(200);
+  });
+
+  it('shares failed-login counts between processes, so a ban on one holds on the other', async () => {
+    const env = { LOGIN_MAX_FAILURES: '3', REDIS_PREFIX: `shared-${Date.now()}:sess:` };
+    const [a, b] = [await harness(env), await harness(env)];
+    const attempt = (h: Harness, password: string) =>
+      request(h.app).post('/api/login').set('X-Forwarded-For', '203.0.113.50').send({ username: ADMIN.username, password });
+    expect((await attempt(a, 'wrong-1')).status).toBe(401);
+    expect((await attempt(b, 'wrong-2')).status).toBe(401);
+    expect((await attempt(a, 'wrong-3')).status).toBe(401);
+    const banned = await attempt(b, ADMIN.password);
+    expect(banned.status).toBe(429);
+    expect(Number(banned.headers['retry-after'])).toBeGreaterThan(0);
   });
 });

@@ -86,6 +86,7 @@ describe('GET /api/admin/dashboard', () => {
       uploadsBytes: png(2, 2).length,
       loginsSucceeded24h: 1,
       loginsFailed24h: 1,
+      loginsRegulated24h: 0,
     });
   });
 

@@ -45,6 +45,7 @@ export function adminRoutes(deps: { data: AdminDataSource; sessionStore: Session
       uploadsBytes: uploads.bytes,
       loginsSucceeded24h: logins.succeeded,
       loginsFailed24h: logins.failed,
+      loginsRegulated24h: logins.regulated,
     });
   });
   return router;

@@ -3,6 +3,7 @@ import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { Request } from 'express';
 import type { PasswordVerifier } from '../users/password.js';
+import type { PasswordQueue } from './password-queue.js';
 import { publicUser, type PublicUser, type User, type UserDirectory } from '../users/user.js';
 import type { SessionPrincipal } from '../sessions/session-store.js';
 
@@ -20,7 +21,7 @@ export async function resolvePrincipal(users: UserDirectory, principal: unknown)
 }
 
 /** A passport instance of the sidecar's own (not the global one), so apps never share state. */
-export function createPassport(users: UserDirectory, verifier: PasswordVerifier): InstanceType<typeof Passport> {
+export function createPassport(users: UserDirectory, verifier: PasswordVerifier, queue: PasswordQueue): InstanceType<typeof Passport> {
   const passport = new Passport();
 
   passport.use(
@@ -28,7 +29,7 @@ export function createPassport(users: UserDirectory, verifier: PasswordVerifier)
       users
         .findByUsername(username)
         .then(async (user) => {
-          const matched = await verifier.verify(password, user?.passwordHash);
+          const matched = await queue.run(() => verifier.verify(password, user?.passwordHash));
           done(null, matched && user && !user.disabled ? user : false);
         })
         .catch(done);

@@ -5,33 +5,53 @@ import type { LoginStats } from '../admin/login-stats.js';
 import type { Config } from '../config/config.js';
 import { HttpError, validationError } from '../http/http-error.js';
 import { publicUser, type PublicUser, type User } from '../users/user.js';
+import type { LoginRegulation } from './regulation.js';
 import { requireLogin } from './require-role.js';
 
 const MAX_USERNAME_LENGTH = 128;
 const MAX_PASSWORD_LENGTH = 1024;
 
-export function authRoutes(config: Config, passport: InstanceType<typeof Passport>, logins: LoginStats, logger: Logger): Router {
+export function authRoutes(
+  config: Config,
+  passport: InstanceType<typeof Passport>,
+  { logins, logger, regulation }: { logins: LoginStats; logger: Logger; regulation: LoginRegulation },
+): Router {
   const router = Router();
   const parseBody = [
     express.json({ limit: '16kb' }),
     express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }),
   ];
 
-  router.post('/login', parseBody, checkCredentialsShape, (req: Request, res: Response, next: NextFunction) => {
+  router.post('/login', parseBody, checkCredentialsShape, async (req: Request, res: Response, next: NextFunction) => {
+    const username = String(req.body.username);
+    const ip = req.ip ?? 'unknown';
+    const audit = { audit: 'login', username: username.slice(0, 128), ip };
+    try {
+      await regulation.check(ip, username);
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 429) {
+        logins.record('regulated');
+        logger.warn({ ...audit, outcome: 'regulated' }, 'login refused: too many failures');
+      }
+      return next(error);
+    }
     passport.authenticate('local', { session: false }, (error: unknown, user: User | false) => {
       if (error) return next(error);
       if (!user) {
         logins.record('failed');
-        logger.info({ audit: 'login', outcome: 'failed', username: String(req.body.username).slice(0, 128), ip: req.ip }, 'login failed');
-        res.status(401).json({ success: false, message: 'Invalid username or password' });
+        logger.info({ ...audit, outcome: 'failed' }, 'login failed');
+        regulation.failed(ip, username).then(
+          () => res.status(401).json({ success: false, message: 'Invalid username or password' }),
+          next,
+        );
         return;
       }
       // passport regenerates the session id here, so a planted id never becomes a logged-in one.
       req.logIn(user, (loginError) => {
         if (loginError) return next(loginError);
         logins.record('succeeded');
-        logger.info({ audit: 'login', outcome: 'succeeded', username: user.username, ip: req.ip }, 'login succeeded');
-        res.json({ success: true, user: publicUser(user) });
+        logger.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
+        regulation.succeeded(ip, username).then(() => res.json({ success: true, user: publicUser(user) }), next);
       });
     })(req, res, next);
   });

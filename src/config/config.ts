@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, type ConfigProblem } from './errors.js';
 
@@ -33,6 +34,15 @@ export interface Config {
     source: 'file' | 'postgres';
     file: string;
     bcryptCost: number;
+  };
+  login: {
+    maxFailuresPerUser: number;
+    maxFailuresPerIp: number;
+    windowSeconds: number;
+    banSeconds: number;
+    /** Password checks running at once; the rest wait in a queue of `passwordQueue`, then get 503. */
+    passwordConcurrency: number;
+    passwordQueue: number;
   };
   uploads: {
     dir: string;
@@ -117,6 +127,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     trustProxy: read.trustProxy('TRUST_PROXY', 'loopback'),
     allowedOrigins: read.origins('ALLOWED_ORIGINS'),
     users,
+    login: readLogin(read),
     uploads: {
       dir: path.resolve(cwd, read.string('UPLOAD_DIR', './uploads')),
       maxBytes: read.integer('UPLOAD_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
@@ -150,6 +161,23 @@ function readUsers(read: Reader, cwd: string): Config['users'] {
     source: read.oneOf('USERS_SOURCE', ['file', 'postgres'] as const, 'file'),
     file: path.resolve(cwd, read.string('USERS_FILE', './users.json')),
     bcryptCost: read.integer('BCRYPT_COST', 12, 4, 15),
+  };
+}
+
+/**
+ * Password checks share libuv's threadpool (UV_THREADPOOL_SIZE, 4 by default) with file reads:
+ * by default they may use the cores but always leave two threads for session and upload files.
+ */
+function readLogin(read: Reader): Config['login'] {
+  const threads = Number(read.optional('UV_THREADPOOL_SIZE')) || 4;
+  const concurrency = read.integer('PASSWORD_CONCURRENCY', Math.max(1, Math.min(os.availableParallelism(), threads - 2)), 1, 64);
+  return {
+    maxFailuresPerUser: read.integer('LOGIN_MAX_FAILURES', 5, 1, 1000),
+    maxFailuresPerIp: read.integer('LOGIN_MAX_FAILURES_PER_IP', 50, 1, 100_000),
+    windowSeconds: read.integer('LOGIN_FAILURE_WINDOW', 600, 1, 86_400),
+    banSeconds: read.integer('LOGIN_BAN_TIME', 900, 1, 86_400),
+    passwordConcurrency: concurrency,
+    passwordQueue: read.integer('PASSWORD_QUEUE', concurrency * 8, 0, 10_000),
   };
 }
 

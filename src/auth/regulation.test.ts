@@ -1,0 +1,91 @@
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN, B2B, startHarness, type Harness, type TestUser } from '../testing/harness.js';
+
+const harnesses: Harness[] = [];
+afterEach(async () => {
+  await Promise.all(harnesses.splice(0).map((h) => h.close()));
+});
+
+async function harness(env: Record<string, string> = {}) {
+  const h = await startHarness({ users: [ADMIN, B2B], env: { LOGIN_MAX_FAILURES: '3', LOGIN_MAX_FAILURES_PER_IP: '100', ...env } });
+  harnesses.push(h);
+  // Counts password checks, to show a regulated attempt costs none.
+  const verify = h.deps.verifier.verify.bind(h.deps.verifier);
+  let checks = 0;
+  h.deps.verifier.verify = (password, hash) => {
+    checks += 1;
+    return verify(password, hash);
+  };
+  return { h, checks: () => checks };
+}
+
+const login = (h: Harness, user: TestUser, ip = '203.0.113.7', password = user.password) =>
+  request(h.app).post('/api/login').set('X-Forwarded-For', ip).send({ username: user.username, password });
+
+describe('brute-force regulation of POST /api/login', () => {
+  it('answers 429 with Retry-After once a username has failed the threshold from one IP, without checking the password', async () => {
+    const { h, checks } = await harness({ LOGIN_BAN_TIME: '120' });
+    for (let i = 0; i < 3; i += 1) expect((await login(h, ADMIN, undefined, 'wrong-password')).status).toBe(401);
+    const before = checks();
+    const res = await login(h, ADMIN);
+    expect(res.status).toBe(429);
+    expect(res.body).toMatchObject({ success: false, error: 'TOO_MANY_ATTEMPTS', retryAfter: expect.any(Number) });
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(100);
+    expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(120);
+    expect(checks()).toBe(before);
+    expect(h.logs.lines).toContainEqual(expect.objectContaining({ audit: 'login', outcome: 'regulated', username: 'alice', ip: '203.0.113.7' }));
+  });
+
+  it('still lets the real user log in from another IP while one IP is banned for that username', async () => {
+    const { h } = await harness();
+    for (let i = 0; i < 4; i += 1) await login(h, ADMIN, '203.0.113.7', 'wrong-password');
+    expect((await login(h, ADMIN, '203.0.113.7')).status).toBe(429);
+    expect((await login(h, ADMIN, '198.51.100.20')).status).toBe(200);
+    expect((await login(h, B2B, '203.0.113.7')).status).toBe(200);
+  });
+
+  it('clears the count on a successful login', async () => {
+    const { h } = await harness();
+    for (let i = 0; i < 2; i += 1) await login(h, ADMIN, undefined, 'wrong-password');
+    expect((await login(h, ADMIN)).status).toBe(200);
+    for (let i = 0; i < 2; i += 1) expect((await login(h, ADMIN, undefined, 'wrong-password')).status).toBe(401);
+    expect((await login(h, ADMIN)).status).toBe(200);
+  });
+
+  it('bans an IP that fails across many usernames', async () => {
+    const { h } = await harness({ LOGIN_MAX_FAILURES_PER_IP: '4' });
+    for (let i = 0; i < 4; i += 1) expect((await login(h, { ...ADMIN, username: `guess-${i}` }, '192.0.2.9')).status).toBe(401);
+    expect((await login(h, B2B, '192.0.2.9')).status).toBe(429);
+    expect((await login(h, B2B, '192.0.2.10')).status).toBe(200);
+  });
+
+  it('lifts the ban when its time is over', async () => {
+    const { h } = await harness({ LOGIN_BAN_TIME: '1' });
+    for (let i = 0; i < 3; i += 1) await login(h, ADMIN, undefined, 'wrong-password');
+    expect((await login(h, ADMIN)).status).toBe(429);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await login(h, ADMIN)).status).toBe(200);
+  });
+
+  it('takes the client IP from X-Forwarded-For only when TRUST_PROXY allows it', async () => {
+    const { h } = await harness({ TRUST_PROXY: 'false' });
+    for (let i = 0; i < 3; i += 1) await login(h, ADMIN, `203.0.113.${i}`, 'wrong-password');
+    // Every attempt came from the socket address, whatever the header claimed.
+    expect((await login(h, ADMIN, '198.51.100.20')).status).toBe(429);
+  });
+});
+
+describe('bounded password work', () => {
+  it('answers 503 LOGIN_BUSY with Retry-After when the password queue is full', async () => {
+    // Unknown usernames are checked against a dummy hash at BCRYPT_COST: 10 makes each check ~50 ms.
+    const { h } = await harness({ PASSWORD_CONCURRENCY: '1', PASSWORD_QUEUE: '1', BCRYPT_COST: '10' });
+    const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => login(h, { ...ADMIN, username: `nobody-${i}` }, `203.0.113.${i}`)));
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(2);
+    const busy = replies.filter((r) => r.status === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy[0]!.body).toMatchObject({ success: false, error: 'LOGIN_BUSY' });
+    expect(busy[0]!.headers['retry-after']).toBe('1');
+  });
+});
