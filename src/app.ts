@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type { Config } from './config/config.js';
 import type { AppDeps } from './deps.js';
 import { adminRoutes, ADMIN_DATA_PATHS } from './admin/routes.js';
+import { sessionsAdminRoutes, SESSIONS_ADMIN_PATH } from './admin/sessions-routes.js';
 import { createIdentify } from './auth/identity.js';
 import { createPassport } from './auth/passport.js';
 import { authRoutes } from './auth/routes.js';
@@ -20,7 +21,7 @@ export interface AppState {
 }
 
 /** The /api paths the sidecar answers itself (with its session); everything else is the main app's. */
-export const SESSION_PATHS = ['/api/login', '/api/logout', '/api/user', ...[...UPLOAD_PATHS, ...ADMIN_DATA_PATHS].map((p) => `/api${p}`)];
+export const SESSION_PATHS = ['/api/login', '/api/logout', '/api/user', ...[...UPLOAD_PATHS, ...ADMIN_DATA_PATHS, SESSIONS_ADMIN_PATH].map((p) => `/api${p}`)];
 
 export interface SidecarApp extends Express {
   locals: Express['locals'] & { proxy?: MainAppProxy };
@@ -55,6 +56,7 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.use('/api', authRoutes(config, passport, deps));
   own.use('/api', uploadRoutes(config, deps.logger));
   own.use('/api', adminRoutes({ data: deps.adminData, sessionStore: deps.sessionStore, logins: deps.logins, uploads: deps.uploadStats, logger: deps.logger }));
+  own.use('/api', sessionsAdminRoutes({ sessionStore: deps.sessionStore, users: deps.users, logger: deps.logger }));
   app.use(own);
 
   if (config.mainAppUrl) {

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, B2B, cookieHeader, startHarness, type Harness } from '../src/testing/harness.js';
+import { runNode } from '../src/testing/processes.js';
 import { requireProgram } from '../src/testing/programs.js';
 import { startRedis, type ThrowawayRedis } from '../src/testing/redis.js';
 
@@ -81,5 +82,23 @@ describe.skipIf(!redisBin)('the sidecar on SESSION_STORE=redis', () => {
     const banned = await attempt(b, ADMIN.password);
     expect(banned.status).toBe(429);
     expect(Number(banned.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('revokes sessions through the admin endpoint and through the users command', async () => {
+    const h = await harness({ REDIS_PREFIX: `revoke-${Date.now()}:sess:` });
+    const login = async (user: typeof ADMIN) =>
+      cookieHeader((await request(h.app).post('/api/login').send({ username: user.username, password: user.password }).expect(200)).headers['set-cookie']);
+    const admin = await login(ADMIN);
+    const bob = [await login(B2B), await login(B2B)];
+    const list = await request(h.app).get('/api/admin/sessions?username=bob').set('Cookie', admin);
+    expect(list.body.sessions).toHaveLength(2);
+    const one = await request(h.app).delete(`/api/admin/sessions/${list.body.sessions[0].id}?username=bob`).set('Cookie', admin);
+    expect(one.body).toEqual({ success: true, revoked: 1 });
+    expect((await Promise.all(bob.map(async (c) => (await request(h.app).get('/api/user').set('Cookie', c)).status))).sort()).toEqual([200, 401]);
+
+    const result = await runNode('cli/users.js', ['disable', 'bob'], { cwd: h.dir, env: { SESSION_STORE: 'redis', REDIS_URL: redis.url, REDIS_PREFIX: h.config.session.redisPrefix } });
+    expect(result.stdout).toContain('Ended 1 session of "bob".');
+    const bobId = (await h.deps.users.findByUsername('bob'))!.id;
+    expect(await h.deps.sessionStore.sessionsOf(bobId)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir, startHarness, type Harness } from '../testing/harness.js';
+import { cookieHeader, eventually, tempDir, startHarness, type Harness } from '../testing/harness.js';
 import { spawn } from 'node:child_process';
 import { DIST, runNode } from '../testing/processes.js';
 import { readUsersFile } from '../users/users-file.js';
@@ -112,11 +112,32 @@ describe('npm run users', () => {
     const h = await startHarness({ users: [] });
     harnesses.push(h);
     await users(h.dir, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
-    const deadline = Date.now() + 1000;
-    let status = 0;
-    while (Date.now() < deadline && status !== 200) {
-      status = (await request(h.app).post('/api/login').send({ username: 'carol', password: 'carol-password' })).status;
-    }
-    expect(status).toBe(200);
+    // Polls the directory, not the login: repeated failed logins would be regulated.
+    await eventually(async () => (await h.deps.users.findByUsername('carol')) !== undefined);
+    expect((await request(h.app).post('/api/login').send({ username: 'carol', password: 'carol-password' })).status).toBe(200);
+  });
+
+  it.each([
+    ['passwd', 'another-password\n'],
+    ['disable', ''],
+    ['remove', ''],
+  ])('deletes the user\'s stored sessions on %s, and only theirs', async (command, input) => {
+    const h = await startHarness({ users: [] });
+    harnesses.push(h);
+    await users(h.dir, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+    await users(h.dir, ['add', 'dave', '--role', 'admin'], 'dave-password\n');
+    await eventually(async () => (await h.deps.users.findByUsername('dave')) !== undefined);
+    const login = (username: string) => request(h.app).post('/api/login').send({ username, password: `${username}-password` }).expect(200);
+    await login('carol');
+    await login('carol');
+    const dave = cookieHeader((await login('dave')).headers['set-cookie']);
+    const carolId = (await h.deps.users.findByUsername('carol'))!.id;
+    expect(await h.deps.sessionStore.sessionsOf(carolId)).toHaveLength(2);
+
+    const result = await users(h.dir, [command, 'carol'], input);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Ended 2 sessions of "carol".');
+    expect(await h.deps.sessionStore.sessionsOf(carolId)).toEqual([]);
+    expect((await request(h.app).get('/api/user').set('Cookie', dave)).status).toBe(200);
   });
 });

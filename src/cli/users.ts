@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { loadUsersConfig, ROLES, type Role } from '../config/config.js';
+import { loadConfig, loadUsersConfig, ROLES, type Role } from '../config/config.js';
+import { createLogger } from '../observability/logger.js';
+import { createSessionStore } from '../sessions/create-store.js';
+import { revokeSessions } from '../sessions/revoke.js';
+import type { SessionStore } from '../sessions/session-store.js';
 import { readEnv } from '../config/env-file.js';
 import { hashPassword, newPasswordProblem } from '../users/password.js';
 import { readUsersFile, USERNAME_PATTERN, writeUsersFile } from '../users/users-file.js';
@@ -67,13 +71,15 @@ export async function runUsersCommand(argv: string[], env: NodeJS.ProcessEnv, io
       requireUser(existing, username);
       users[index] = { ...existing!, passwordHash: await hashPassword(await askPassword(io), config.bcryptCost) };
       await writeUsersFile(config.file, users);
-      say(`Changed the password of "${username}"; their other sessions have ended.`);
+      say(`Changed the password of "${username}".`);
+      await endSessions(env, existing!, say);
       return;
     case 'remove':
       requireUser(existing, username);
       users.splice(index, 1);
       await writeUsersFile(config.file, users);
       say(`Removed "${username}".`);
+      await endSessions(env, existing!, say);
       return;
     case 'disable':
     case 'enable': {
@@ -82,10 +88,29 @@ export async function runUsersCommand(argv: string[], env: NodeJS.ProcessEnv, io
       users[index] = command === 'disable' ? { ...rest, disabled: true } : rest;
       await writeUsersFile(config.file, users);
       say(`${command === 'disable' ? 'Disabled' : 'Enabled'} "${username}".`);
+      if (command === 'disable') await endSessions(env, existing!, say);
       return;
     }
     default:
       throw new UsageError(`Unknown command "${command}"`);
+  }
+}
+
+/**
+ * Deletes the user's sessions from the configured store (files or Redis). Should the store be out
+ * of reach, those sessions still end at their next request: the sidecar checks the user and the
+ * password fingerprint every time.
+ */
+async function endSessions(env: NodeJS.ProcessEnv, user: User, say: (line: string) => void): Promise<void> {
+  let store: SessionStore | undefined;
+  try {
+    store = await createSessionStore(loadConfig(env), createLogger('silent'));
+    const ended = await revokeSessions(store, user.id);
+    say(`Ended ${ended} session${ended === 1 ? '' : 's'} of "${user.username}".`);
+  } catch (error) {
+    say(`Could not delete the sessions of "${user.username}" now (${(error as Error).message.split('\n')[0]}); they end at their next request anyway.`);
+  } finally {
+    await store?.close();
   }
 }
 
