@@ -10,6 +10,8 @@ import { authRoutes } from './auth/routes.js';
 import { verifyRoute } from './auth/verify.js';
 import { jsonErrorHandler, notFound } from './http/error-handler.js';
 import { health, ready } from './http/health.js';
+import { corsAllowlist } from './http/cors.js';
+import { CsrfTokens } from './http/csrf.js';
 import { crossSiteCheck } from './http/origin-check.js';
 import { mainAppProxy, type MainAppProxy } from './proxy/main-app-proxy.js';
 import { sessionMiddleware } from './sessions/middleware.js';
@@ -21,7 +23,7 @@ export interface AppState {
 }
 
 /** The /api paths the sidecar answers itself (with its session); everything else is the main app's. */
-export const SESSION_PATHS = ['/api/login', '/api/logout', '/api/user', ...[...UPLOAD_PATHS, ...ADMIN_DATA_PATHS, SESSIONS_ADMIN_PATH].map((p) => `/api${p}`)];
+export const SESSION_PATHS = ['/api/login', '/api/logout', '/api/user', '/api/csrf-token', ...[...UPLOAD_PATHS, ...ADMIN_DATA_PATHS, SESSIONS_ADMIN_PATH].map((p) => `/api${p}`)];
 
 export interface SidecarApp extends Express {
   locals: Express['locals'] & { proxy?: MainAppProxy };
@@ -52,7 +54,17 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.use('/api', verifyRoute(identify, deps.logger));
 
   const passport = createPassport(deps.users, deps.verifier, deps.passwordQueue);
-  own.use(SESSION_PATHS, crossSiteCheck(config.allowedOrigins), sessionMiddleware(config, deps.sessionStore, deps.secrets), passport.initialize(), passport.session());
+  const csrf = new CsrfTokens(deps.secrets);
+  own.use(
+    SESSION_PATHS,
+    corsAllowlist(config.allowedOrigins),
+    crossSiteCheck(config.allowedOrigins),
+    sessionMiddleware(config, deps.sessionStore, deps.secrets),
+    passport.initialize(),
+    passport.session(),
+    csrf.check(),
+  );
+  own.get('/api/csrf-token', csrf.route());
   own.use('/api', authRoutes(config, passport, deps));
   own.use('/api', uploadRoutes(config, deps.logger));
   own.use('/api', adminRoutes({ data: deps.adminData, sessionStore: deps.sessionStore, logins: deps.logins, uploads: deps.uploadStats, logger: deps.logger }));

@@ -1,0 +1,60 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler } from 'express';
+import { HttpError } from './http-error.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const CSRF_HEADER = 'x-csrf-token';
+
+/**
+ * Stateless CSRF tokens: a random nonce and an HMAC of it bound to the caller's session (or to
+ * "anonymous" before login), under a key derived from the session secrets. Nothing is stored, so
+ * issuing tokens to anonymous visitors creates no sessions. A token minted before login stops
+ * working after it, as the session id changes: fetch a new one then.
+ */
+export class CsrfTokens {
+  private readonly keys: Buffer[];
+
+  constructor(secrets: string[]) {
+    this.keys = secrets.map((s) => createHmac('sha256', s).update('sidecar csrf token key').digest());
+  }
+
+  issue(req: Request): string {
+    const nonce = randomBytes(18).toString('base64url');
+    return `${nonce}.${this.sign(this.keys[0]!, nonce, bindingOf(req))}`;
+  }
+
+  verify(req: Request, token: string): boolean {
+    const [nonce, mac, ...rest] = token.split('.');
+    if (!nonce || !mac || rest.length > 0 || token.length > 200) return false;
+    const given = Buffer.from(mac);
+    return this.keys.some((key) => {
+      const expected = Buffer.from(this.sign(key, nonce, bindingOf(req)));
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    });
+  }
+
+  /** GET /api/csrf-token */
+  route(): RequestHandler {
+    return (req, res) => {
+      res.set('Cache-Control', 'no-store').json({ csrfToken: this.issue(req) });
+    };
+  }
+
+  /** Refuses a state-changing request whose X-CSRF-Token is present but not valid for its session. */
+  check(): RequestHandler {
+    return (req, _res, next) => {
+      const token = req.get(CSRF_HEADER);
+      if (SAFE_METHODS.has(req.method) || token === undefined) return next();
+      if (this.verify(req, token)) return next();
+      next(new HttpError(403, 'CSRF_TOKEN_INVALID', 'The CSRF token is not valid for this session; fetch a new one from /api/csrf-token'));
+    };
+  }
+
+  private sign(key: Buffer, nonce: string, binding: string): string {
+    return createHmac('sha256', key).update(`${nonce}|${binding}`).digest('base64url');
+  }
+}
+
+function bindingOf(req: Request): string {
+  return req.isAuthenticated?.() ? `session:${req.sessionID}` : 'anonymous';
+}
