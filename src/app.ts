@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Config } from './config/config.js';
 import type { AppDeps } from './deps.js';
@@ -29,11 +29,24 @@ export interface SidecarApp extends Express {
   locals: Express['locals'] & { proxy?: MainAppProxy };
 }
 
+/** While draining, every response (also of requests begun before) closes its connection. */
+function closeWhileDraining(state: AppState): RequestHandler {
+  return (_req, res, next) => {
+    const writeHead = res.writeHead;
+    res.writeHead = function writeHeadWhileDraining(this: typeof res, ...args: Parameters<typeof writeHead>) {
+      if (state.draining && !this.headersSent) this.setHeader('Connection', 'close');
+      return writeHead.apply(this, args);
+    } as typeof writeHead;
+    next();
+  };
+}
+
 /** Builds the sidecar's Express app; never listens. */
 export function createApp(config: Config, deps: AppDeps, state: AppState = { draining: false }): SidecarApp {
   const app = express() as SidecarApp;
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
+  app.use(closeWhileDraining(state));
   const identify = createIdentify({ cookieName: config.cookie.name, secrets: deps.secrets, store: deps.sessionStore, users: deps.users });
   const own = express.Router();
   own.use(helmet());

@@ -8,8 +8,6 @@ import { buildDeps, closeDeps, type AppDeps } from './deps.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createFirstUser } from './users/bootstrap.js';
 
-const SHUTDOWN_TIMEOUT_MS = 10_000;
-
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -43,14 +41,18 @@ async function main(): Promise<void> {
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => void shutdown(signal, server, deps, state, logger));
+    process.once(signal, () => void shutdown(signal, config.shutdownTimeoutSeconds * 1000, { server, deps, state, logger }));
   }
 }
 
-async function shutdown(signal: string, server: Server, deps: AppDeps, state: AppState, logger: Logger): Promise<void> {
-  logger.info({ signal }, 'draining: no new connections, finishing in-flight requests');
+/** Stops accepting, lets in-flight requests finish (at most `timeoutMs`), closes stores and pools, exits 0. */
+async function shutdown(signal: string, timeoutMs: number, { server, deps, state, logger }: { server: Server; deps: AppDeps; state: AppState; logger: Logger }): Promise<void> {
+  logger.info({ signal, timeoutMs }, 'draining: no new connections, finishing in-flight requests');
   state.draining = true;
-  const forced = setTimeout(() => server.closeAllConnections(), SHUTDOWN_TIMEOUT_MS);
+  const forced = setTimeout(() => {
+    logger.warn('shutdown timeout: closing the connections still open');
+    server.closeAllConnections();
+  }, timeoutMs);
   forced.unref();
   await new Promise<void>((resolve) => {
     server.close(() => resolve());

@@ -65,6 +65,8 @@ export interface Config {
   mainAppUrl: string | undefined;
   /** Seconds the built-in proxy waits on a silent main app before answering 504. */
   mainAppTimeoutSeconds: number;
+  /** Seconds in-flight requests get to finish after SIGTERM before their connections are closed. */
+  shutdownTimeoutSeconds: number;
   logLevel: string;
   metricsToken: string | undefined;
 }
@@ -148,6 +150,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     },
     mainAppUrl: read.url('MAIN_APP_URL', ['http:', 'https:']),
     mainAppTimeoutSeconds: read.integer('MAIN_APP_TIMEOUT', 30, 1, 3600),
+    shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT', 10, 0, 3600),
     logLevel,
     metricsToken: read.optional('METRICS_TOKEN'),
   };

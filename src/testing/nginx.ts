@@ -112,6 +112,11 @@ export function call(url: string, options: { method?: string; headers?: Record<s
         const body = Buffer.concat(chunks);
         resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString(), json: () => JSON.parse(body.toString()) });
       });
+      // A server that dies mid-response: the promise must settle, not hang.
+      res.on('error', reject);
+      res.on('close', () => {
+        if (!res.complete) reject(new Error('the connection closed before the response was complete'));
+      });
     });
     req.on('error', reject);
     req.end(options.body);
