@@ -10,6 +10,7 @@ import { authRoutes } from './auth/routes.js';
 import { verifyRoute } from './auth/verify.js';
 import { jsonErrorHandler, notFound } from './http/error-handler.js';
 import { health, ready } from './http/health.js';
+import { requestLog } from './observability/request-log.js';
 import { corsAllowlist } from './http/cors.js';
 import { CsrfTokens } from './http/csrf.js';
 import { crossSiteCheck } from './http/origin-check.js';
@@ -46,12 +47,13 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   const app = express() as SidecarApp;
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  app.use(closeWhileDraining(state));
+  app.use(requestLog(deps.logger), deps.metrics.timing(), closeWhileDraining(state));
   const identify = createIdentify({ cookieName: config.cookie.name, secrets: deps.secrets, store: deps.sessionStore, users: deps.users });
   const own = express.Router();
   own.use(helmet());
 
   own.get('/health', health(deps.sessionStore.kind, () => state.draining));
+  own.get('/metrics', deps.metrics.endpoint(config.metricsToken));
   own.get(
     '/ready',
     ready(
@@ -79,18 +81,21 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   );
   own.get('/api/csrf-token', csrf.route());
   own.use('/api', authRoutes(config, passport, deps));
-  own.use('/api', uploadRoutes(config, deps.logger));
+  own.use('/api', uploadRoutes(config, deps.metrics));
   own.use('/api', adminRoutes({ data: deps.adminData, sessionStore: deps.sessionStore, logins: deps.logins, uploads: deps.uploadStats, logger: deps.logger }));
-  own.use('/api', sessionsAdminRoutes({ sessionStore: deps.sessionStore, users: deps.users, logger: deps.logger }));
+  own.use('/api', sessionsAdminRoutes({ sessionStore: deps.sessionStore, users: deps.users }));
   app.use(own);
 
   if (config.mainAppUrl) {
     const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
     const proxy = mainAppProxy({ target: config.mainAppUrl, timeoutSeconds: config.mainAppTimeoutSeconds, identify, trustProxy: (addr) => trust(addr, 0), logger: deps.logger });
     app.locals.proxy = proxy;
-    app.use(proxy.handler);
+    app.use((_req, res, next) => {
+      res.locals.proxied = true;
+      next();
+    }, proxy.handler);
   }
   app.use(notFound);
-  app.use(jsonErrorHandler(deps.logger));
+  app.use(deps.metrics.errors(), jsonErrorHandler(deps.logger));
   return app;
 }

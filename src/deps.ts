@@ -4,6 +4,7 @@ import { productsDir } from './uploads/routes.js';
 import type { Config } from './config/config.js';
 import { LoginRegulation } from './auth/regulation.js';
 import { PasswordQueue } from './auth/password-queue.js';
+import { Metrics } from './observability/metrics.js';
 import { createSessionStore } from './sessions/create-store.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
 import { resolveSessionSecrets } from './sessions/secret.js';
@@ -31,6 +32,7 @@ export interface AppDeps {
   verifier: PasswordVerifier;
   passwordQueue: PasswordQueue;
   regulation: LoginRegulation;
+  metrics: Metrics;
 }
 
 export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps> {
@@ -46,7 +48,15 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   // With Redis, failure counts are shared by every process; prefixed beside the session keys.
   const redis = sessionStore instanceof RedisSessionStore ? sessionStore.redis : undefined;
   const regulation = new LoginRegulation(config.login, redis, config.session.redisPrefix.replace(/[^:]*:?$/, ''));
-  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, adminData, logins: new LoginStats(), uploadStats: new UploadStats(productsDir(config)) };
+  const uploadStats = new UploadStats(productsDir(config));
+  const metrics = new Metrics({
+    activeSessions: async () => sessionStore.count?.(),
+    passwordQueue: () => ({ depth: passwordQueue.depth, active: passwordQueue.active }),
+    storedUploads: () => uploadStats.read(),
+  });
+  const logins = new LoginStats();
+  logins.onRecord((outcome) => metrics.login(outcome));
+  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, adminData, logins, uploadStats, metrics };
 }
 
 async function createAdminDataSource(config: Config, logger: Logger): Promise<AdminDataSource> {

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, { pretty: process.stdout.isTTY === true });
 
   if (config.users.source === 'file') {
     const password = await createFirstUser(config.users.file, config.users.bcryptCost);

@@ -1,5 +1,4 @@
 import { Router, type Request } from 'express';
-import type { Logger } from 'pino';
 import { requireRole } from '../auth/require-role.js';
 import { HttpError, validationError } from '../http/http-error.js';
 import { revokeSessions, sessionHandle, viewOf } from '../sessions/revoke.js';
@@ -12,7 +11,7 @@ export const SESSIONS_ADMIN_PATH = '/admin/sessions';
  * Session revocation for super admins: list a user's sessions (?userId= or ?username=), end one
  * (DELETE /admin/sessions/<id>) or all of them (DELETE /admin/sessions).
  */
-export function sessionsAdminRoutes(deps: { sessionStore: SessionStore; users: UserDirectory; logger: Logger }): Router {
+export function sessionsAdminRoutes(deps: { sessionStore: SessionStore; users: UserDirectory }): Router {
   const router = Router();
   const superAdmins = requireRole('super_admin');
 
@@ -45,7 +44,7 @@ export function sessionsAdminRoutes(deps: { sessionStore: SessionStore; users: U
     const revoked = await revokeSessions(deps.sessionStore, user.id, handle);
     if (handle !== undefined && revoked === 0) throw new HttpError(404, 'SESSION_NOT_FOUND', 'No such session for this user');
     const by = req.user as PublicUser;
-    deps.logger.info({ audit: 'revoke', userId: user.id, username: user.username, sessions: revoked, by: by.username, ip: req.ip }, 'sessions revoked');
+    req.log.info({ audit: 'revoke', userId: user.id, username: user.username, sessions: revoked, by: by.username, ip: req.ip }, 'sessions revoked');
     res.json({ success: true, revoked });
   });
 

@@ -1,6 +1,5 @@
 import express, { Router, type Request, type Response, type NextFunction } from 'express';
 import type { Passport } from 'passport';
-import type { Logger } from 'pino';
 import type { LoginStats } from '../admin/login-stats.js';
 import type { Config } from '../config/config.js';
 import { HttpError, validationError } from '../http/http-error.js';
@@ -14,7 +13,7 @@ const MAX_PASSWORD_LENGTH = 1024;
 export function authRoutes(
   config: Config,
   passport: InstanceType<typeof Passport>,
-  { logins, logger, regulation }: { logins: LoginStats; logger: Logger; regulation: LoginRegulation },
+  { logins, regulation }: { logins: LoginStats; regulation: LoginRegulation },
 ): Router {
   const router = Router();
   const parseBody = [
@@ -31,7 +30,7 @@ export function authRoutes(
     } catch (error) {
       if (error instanceof HttpError && error.status === 429) {
         logins.record('regulated');
-        logger.warn({ ...audit, outcome: 'regulated' }, 'login refused: too many failures');
+        req.log.warn({ ...audit, outcome: 'regulated' }, 'login refused: too many failures');
       }
       return next(error);
     }
@@ -39,7 +38,7 @@ export function authRoutes(
       if (error) return next(error);
       if (!user) {
         logins.record('failed');
-        logger.info({ ...audit, outcome: 'failed' }, 'login failed');
+        req.log.info({ ...audit, outcome: 'failed' }, 'login failed');
         regulation.failed(ip, username).then(
           () => res.status(401).json({ success: false, message: 'Invalid username or password' }),
           next,
@@ -50,7 +49,7 @@ export function authRoutes(
       req.logIn(user, (loginError) => {
         if (loginError) return next(loginError);
         logins.record('succeeded');
-        logger.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
+        req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
         regulation.succeeded(ip, username).then(() => res.json({ success: true, user: publicUser(user) }), next);
       });
     })(req, res, next);
@@ -61,8 +60,13 @@ export function authRoutes(
       res.clearCookie(config.cookie.name, cookieAttributes(config, req));
       res.json({ success: true, message: 'Logged out successfully' });
     };
+    const user = req.user as PublicUser | undefined;
     if (!req.session) return done();
-    req.session.destroy((error) => (error ? next(error) : done()));
+    req.session.destroy((error) => {
+      if (error) return next(error);
+      if (user) req.log.info({ audit: 'logout', username: user.username, userId: user.id, ip: req.ip }, 'logged out');
+      done();
+    });
   });
 
   router.get('/user', requireLogin, (req, res) => {

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import multer, { MulterError } from 'multer';
-import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
 import type { Config } from '../config/config.js';
 import { requireRole } from '../auth/require-role.js';
 import { HttpError } from '../http/http-error.js';
@@ -19,7 +19,7 @@ export function productsDir(config: Config): string {
 }
 
 /** POST /api/admin/upload-image and POST /api/images/upload, for super_admin and admin. */
-export function uploadRoutes(config: Config, logger: Logger): Router {
+export function uploadRoutes(config: Config, metrics: Metrics): Router {
   const dir = productsDir(config);
   const upload = multer({
     storage: temporaryStorage(dir),
@@ -53,7 +53,8 @@ export function uploadRoutes(config: Config, logger: Logger): Router {
     } finally {
       await fs.rm(file.path, { force: true });
     }
-    logger.info({ audit: 'upload', user: req.user?.username, filename, size: file.size, mimeType: image.mimeType }, 'image uploaded');
+    metrics.upload(file.size);
+    req.log.info({ audit: 'upload', user: req.user?.username, ip: req.ip, filename, size: file.size, mimeType: image.mimeType }, 'image uploaded');
     res.json({
       success: true,
       imageUrl: `/uploads/products/${filename}`,
