@@ -1,14 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, cookieHeader, eventually, startHarness, tempDir, type Harness } from '../testing/harness.js';
 import { png } from '../testing/images.js';
+import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
+const harnesses = closedAfterEach<Harness>();
 
 const DATA = {
   products: [

@@ -1,11 +1,9 @@
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, cookieHeader, startHarness, type Harness, type TestUser } from '../testing/harness.js';
+import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
+const harnesses = closedAfterEach<Harness>();
 
 const ADMIN2: TestUser = { username: 'erin', password: 'erin-password-1', role: 'admin' };
 

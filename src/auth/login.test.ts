@@ -2,18 +2,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import signature from 'cookie-signature';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, TEST_SECRET, cookieHeader, sessionIdOf, startHarness, type Harness } from '../testing/harness.js';
+import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
-const harnesses: Harness[] = [];
+const harnesses = closedAfterEach<Harness>();
 async function harness(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
   const h = await startHarness({ users: [ADMIN, B2B], ...options });
   harnesses.push(h);
   return h;
 }
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
 
 async function login(h: Harness, user = ADMIN, headers: Record<string, string> = {}) {
   return request(h.app).post('/api/login').set(headers).send({ username: user.username, password: user.password });

@@ -1,11 +1,9 @@
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, startHarness, type Harness, type TestUser } from '../testing/harness.js';
+import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
+const harnesses = closedAfterEach<Harness>();
 
 async function harness(env: Record<string, string> = {}) {
   const h = await startHarness({ users: [ADMIN, B2B], env: { LOGIN_MAX_FAILURES: '3', LOGIN_MAX_FAILURES_PER_IP: '100', ...env } });

@@ -1,13 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, cookieHeader, sessionIdOf, startHarness, type Harness } from '../testing/harness.js';
+import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
+const harnesses = closedAfterEach<Harness>();
 
 async function setup() {
   const h = await startHarness({ users: [ADMIN, B2B] });

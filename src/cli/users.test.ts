@@ -1,18 +1,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cookieHeader, eventually, tempDir, startHarness, type Harness } from '../testing/harness.js';
 import { spawn } from 'node:child_process';
 import { DIST, runNode } from '../testing/processes.js';
 import { readUsersFile } from '../users/users-file.js';
 import { PasswordVerifier } from '../users/password.js';
+import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
 const verifier = new PasswordVerifier(4);
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
+const harnesses = closedAfterEach<Harness>();
 
 async function users(cwd: string, args: string[], input = '') {
   return runNode('cli/users.js', args, { cwd, env: { BCRYPT_COST: '4' }, input });

@@ -4,14 +4,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, cookieHeader, eventually, startHarness, type Harness } from '../testing/harness.js';
 import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, bigPng, jpg, png } from '../testing/images.js';
+import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
+const harnesses = closedAfterEach<Harness>();
 
 async function setup(env: Record<string, string> = {}) {
   const h = await startHarness({ users: [ADMIN, B2B], env });
