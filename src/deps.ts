@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { productsDir } from './uploads/routes.js';
+import { sweepStaleUploads } from './uploads/temp-storage.js';
 import type { Config } from './config/config.js';
 import { LoginRegulation } from './auth/regulation.js';
 import { PasswordQueue } from './auth/password-queue.js';
@@ -36,7 +37,7 @@ export interface AppDeps {
 }
 
 export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps> {
-  await fs.mkdir(productsDir(config), { recursive: true });
+  await prepareUploadDir(config, logger);
   const secrets = await resolveSessionSecrets(config.session.secrets, config.session.dir, logger);
   const sessionStore = await createSessionStore(config, logger);
   const users = await createUserDirectory(config, logger);
@@ -57,6 +58,18 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   const logins = new LoginStats();
   logins.onRecord((outcome) => metrics.login(outcome));
   return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, adminData, logins, uploadStats, metrics };
+}
+
+/**
+ * Creates the upload directories readable to others (nginx serves the images from them, whatever
+ * the service's umask) and clears temporary files that interrupted uploads left.
+ */
+async function prepareUploadDir(config: Config, logger: Logger): Promise<void> {
+  const products = productsDir(config);
+  const created = await fs.mkdir(products, { recursive: true });
+  if (created) for (const dir of [config.uploads.dir, products]) if (dir.startsWith(created)) await fs.chmod(dir, 0o755);
+  const removed = await sweepStaleUploads(products);
+  if (removed > 0) logger.info({ removed }, 'removed temporary files of interrupted uploads');
 }
 
 async function createAdminDataSource(config: Config, logger: Logger): Promise<AdminDataSource> {

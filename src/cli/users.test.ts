@@ -138,4 +138,14 @@ describe('npm run users', () => {
     expect(await h.deps.sessionStore.sessionsOf(carolId)).toEqual([]);
     expect((await request(h.app).get('/api/user').set('Cookie', dave)).status).toBe(200);
   });
+
+  it.skipIf(process.getuid?.() !== 0)('keeps the owner of the users file when run as root, so the service can still read it', async () => {
+    const cwd = await tempDir();
+    const file = path.join(cwd, 'users.json');
+    await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+    await fs.chown(file, 65534, 65534);
+    expect((await users(cwd, ['passwd', 'carol'], 'another-password\n')).code).toBe(0);
+    const stat = await fs.stat(file);
+    expect([stat.uid, stat.gid, stat.mode & 0o777]).toEqual([65534, 65534, 0o600]);
+  });
 });

@@ -78,3 +78,23 @@ async function writeDurably(source: NodeJS.ReadableStream, file: string): Promis
     if (syncFd) await close(await syncFd).catch(() => undefined);
   }
 }
+
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * Removes temporary upload files older than an hour: what an upload cut off by a crash or a forced
+ * shutdown left behind. Younger ones may belong to another process's upload in progress.
+ */
+export async function sweepStaleUploads(dir: string, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const name of await fs.promises.readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(TEMP_PREFIX) || !name.endsWith('.tmp')) continue;
+    const file = path.join(dir, name);
+    const stat = await fs.promises.stat(file).catch(() => undefined);
+    if (stat && now - stat.mtimeMs > STALE_TEMP_MS) {
+      await fs.promises.rm(file, { force: true });
+      removed += 1;
+    }
+  }
+  return removed;
+}

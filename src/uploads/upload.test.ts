@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, B2B, cookieHeader, eventually, startHarness, type Harness } from '../testing/harness.js';
+import { ADMIN, B2B, cookieHeader, eventually, startHarness, tempDir, type Harness } from '../testing/harness.js';
 import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, bigPng, jpg, png } from '../testing/images.js';
 import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
@@ -257,5 +257,34 @@ describe('GET /uploads/products/<file>', () => {
       expect(res.status, url).toBe(404);
       expect(res.headers['content-type'], url).toMatch(/application\/json/);
     }
+  });
+});
+
+describe('the upload directory at start', () => {
+  it('is created readable to others (for nginx) even under a strict umask', async () => {
+    const previous = process.umask(0o077);
+    try {
+      const { dir, h } = await setup();
+      expect((await fs.stat(dir)).mode & 0o777).toBe(0o755);
+      expect((await fs.stat(h.config.uploads.dir)).mode & 0o777).toBe(0o755);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('loses the temporary files that interrupted uploads left over an hour ago, and keeps younger ones', async () => {
+    const dir = path.join(await tempDir(), 'uploads', 'products');
+    await fs.mkdir(dir, { recursive: true });
+    const old = path.join(dir, '.upload-0123456789abcdef01234567.tmp');
+    const young = path.join(dir, '.upload-fedcba9876543210fedcba98.tmp');
+    const image = path.join(dir, 'kept.png');
+    for (const f of [old, young, image]) await fs.writeFile(f, 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await fs.utimes(old, twoHoursAgo, twoHoursAgo);
+    await fs.utimes(image, twoHoursAgo, twoHoursAgo);
+    const h = await startHarness({ dir: path.dirname(path.dirname(dir)) });
+    harnesses.push(h);
+    expect((await fs.readdir(dir)).sort()).toEqual([path.basename(young), 'kept.png'].sort());
+    expect(h.logs.lines).toContainEqual(expect.objectContaining({ removed: 1, msg: 'removed temporary files of interrupted uploads' }));
   });
 });

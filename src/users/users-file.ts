@@ -72,5 +72,5 @@ export async function readUsersFile(file: string): Promise<User[] | undefined> {
 
 export async function writeUsersFile(file: string, users: User[]): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, `${JSON.stringify({ users }, null, 2)}\n`, 0o600);
+  await writeFileAtomic(file, `${JSON.stringify({ users }, null, 2)}\n`, 0o600, { keepOwner: true });
 }
