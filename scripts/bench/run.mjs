@@ -10,8 +10,22 @@ import { chart } from './chart.mjs';
 import { uploadBench } from './upload.mjs';
 import { authRequestBench } from './auth-request.mjs';
 import { dashboardBench } from './dashboard.mjs';
+import { loginCeiling } from './login-ceiling.mjs';
+import { loginStorm } from './login-storm.mjs';
+import { loginHeap } from './login-heap.mjs';
+import { reapBench } from './reap.mjs';
 
-const BENCHES = { 'user-throughput': userThroughput, 'unknown-session': unknownSession, upload: uploadBench, 'auth-request': authRequestBench, dashboard: dashboardBench };
+const BENCHES = {
+  'user-throughput': userThroughput,
+  'unknown-session': unknownSession,
+  upload: uploadBench,
+  'auth-request': authRequestBench,
+  dashboard: dashboardBench,
+  'login-ceiling': loginCeiling,
+  'login-storm': loginStorm,
+  'login-heap': loginHeap,
+  reap: reapBench,
+};
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
@@ -26,7 +40,9 @@ for (const name of only) {
   const bench = BENCHES[name];
   if (!bench) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(', ')}`);
   process.stderr.write(`running ${name}...\n`);
+  const started = performance.now();
   const result = await bench(ctx);
+  process.stderr.write(`${name} took ${Math.round((performance.now() - started) / 1000)} s\n`);
   results.push({ id: name, ...result });
   print(result);
 }

@@ -1,6 +1,11 @@
 // One variant of the sidecar for a benchmark, in its own process: node server.mjs <variant> <dir>
-// Prints {"port":N} once listening. Variants share the same app and differ only in what is named.
+// Prints {"port":N} once listening. Variants share the same app and differ only in what is named:
+// bare (Express alone), memory (MemoryStore), file (the sidecar's FileSessionStore), redis
+// (SESSION_STORE=redis; REDIS_URL=... must be given), stock (session-file-store as the seed had it).
+// Over IPC (startVariant's ask) the process answers bench commands, so no bench-only route is added
+// to the app under measurement: heap, loopDelay, reap.
 import fs from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import express from 'express';
 import session from 'express-session';
@@ -16,7 +21,8 @@ export const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 export const BENCH_USER = { username: 'bench', password: 'bench-password' };
 
 const [variant, dir, ...rest] = process.argv.slice(2);
-const extraEnv = Object.fromEntries(rest.map((kv) => kv.split('=')));
+const extraEnv = Object.fromEntries(rest.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+let deps;
 
 async function main() {
   if (variant === 'bare') {
@@ -32,6 +38,9 @@ async function main() {
     ADMIN_DATA_FILE: path.join(dir, 'admin-data.json'),
     BCRYPT_COST: '4',
     LOG_LEVEL: 'silent',
+    // The real server reads the same variable libuv sizes its threadpool from.
+    ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}),
+    ...(variant === 'redis' ? { SESSION_STORE: 'redis' } : {}),
     ...extraEnv,
   };
   const config = loadConfig(env, dir);
@@ -40,7 +49,7 @@ async function main() {
       { id: 'u-bench', username: BENCH_USER.username, role: 'admin', passwordHash: await bcrypt.hash(BENCH_USER.password, Number(env.BCRYPT_COST)) },
     ]);
   }
-  const deps = await buildDeps(config, createLogger('silent'));
+  deps = await buildDeps(config, createLogger('silent'));
   if (variant === 'memory') {
     await deps.sessionStore.close();
     deps.sessionStore = Object.assign(new session.MemoryStore(), { kind: 'memory', close: async () => {} });
@@ -52,7 +61,7 @@ async function main() {
       kind: 'stock-file',
       close: async () => {},
     });
-  } else if (variant !== 'file') {
+  } else if (variant !== 'file' && variant !== 'redis') {
     throw new Error(`unknown variant ${variant}`);
   }
   listen(createApp(config, deps));
@@ -63,6 +72,56 @@ function listen(app) {
     process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid })}\n`);
   });
   process.on('SIGTERM', () => process.exit(0));
+}
+
+/** Bench commands over IPC: each message {id, cmd, ...args} gets {id, value} or {id, error}. */
+const COMMANDS = {
+  /** heapUsed after full garbage collections (needs node --expose-gc). */
+  async heap() {
+    if (typeof global.gc !== 'function') throw new Error('start the server with nodeArgs: [\'--expose-gc\']');
+    for (let i = 0; i < 3; i++) {
+      global.gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const { heapUsed, heapTotal, rss, external } = process.memoryUsage();
+    return { heapUsed, heapTotal, rss, external };
+  },
+  /** Event-loop delay over `ms` milliseconds of whatever the process is doing. */
+  async loopDelay({ ms }) {
+    const histogram = monitorEventLoopDelay({ resolution: 1 });
+    histogram.enable();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    histogram.disable();
+    return delayStats(histogram);
+  },
+  /** Runs the session store's reap() once, with the event-loop delay while it runs. */
+  async reap() {
+    if (typeof deps?.sessionStore.reap !== 'function') throw new Error(`the ${variant} store cannot reap`);
+    const histogram = monitorEventLoopDelay({ resolution: 1 });
+    histogram.enable();
+    const start = performance.now();
+    const { scanned, removed } = await deps.sessionStore.reap();
+    const durationMs = performance.now() - start;
+    histogram.disable();
+    return { scanned, removed, durationMs, delay: delayStats(histogram) };
+  },
+};
+
+function delayStats(h) {
+  const ms = (ns) => Math.round((ns / 1e6) * 100) / 100;
+  return { samples: h.count, p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) };
+}
+
+if (process.send) {
+  process.on('message', ({ id, cmd, ...args }) => {
+    const run = COMMANDS[cmd] ?? (() => Promise.reject(new Error(`unknown command ${cmd}`)));
+    run(args).then(
+      (value) => process.send({ id, value }),
+      (error) => process.send({ id, error: String(error?.stack ?? error) }),
+    );
+  });
+  // The bench process is gone (crashed or killed): do not outlive it.
+  process.on('disconnect', () => process.exit(0));
 }
 
 main().catch((error) => {

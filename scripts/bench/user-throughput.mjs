@@ -1,16 +1,20 @@
+import fs from 'node:fs';
+import { startRedis } from '../../dist/testing/redis.js';
 import { load, login, ratio, startVariant } from './lib.mjs';
 
-const VARIANTS = ['bare', 'memory', 'file', 'stock'];
+const REDIS_SERVER = '/usr/bin/redis-server';
 
 /**
- * Authenticated GET /api/user: file store against MemoryStore, the stock file store and bare
- * Express. All servers run at once and are loaded in turn, round after round, so a drift in the
- * machine's speed affects every variant alike.
+ * Authenticated GET /api/user: file store and Redis store (a throwaway redis-server) against
+ * MemoryStore, the stock file store and bare Express. All servers run at once and are loaded in
+ * turn, round after round, so a drift in the machine's speed affects every variant alike.
  */
 export async function userThroughput({ seconds }) {
   const servers = {};
+  const redis = fs.existsSync(REDIS_SERVER) ? await startRedis(REDIS_SERVER) : undefined;
+  const VARIANTS = ['bare', 'memory', 'file', ...(redis ? ['redis'] : []), 'stock'];
   try {
-    for (const variant of VARIANTS) servers[variant] = await startVariant(variant);
+    for (const variant of VARIANTS) servers[variant] = await startVariant(variant, variant === 'redis' ? { env: { REDIS_URL: redis.url } } : {});
     const targets = {};
     for (const variant of VARIANTS) {
       const cookie = variant === 'bare' ? '' : await login(servers[variant].url);
@@ -41,12 +45,16 @@ export async function userThroughput({ seconds }) {
       rows: VARIANTS.map((variant) => ({ variant, ...rows[variant] })),
       figures: [
         { name: 'file store / MemoryStore', value: ratio(rows.file.rps, rows.memory.rps), target: '>= 0.9', pass: rows.file.rps / rows.memory.rps >= 0.9 },
+        redis
+          ? { name: 'redis store / MemoryStore', value: ratio(rows.redis.rps, rows.memory.rps), target: '>= 0.9', pass: rows.redis.rps / rows.memory.rps >= 0.9 }
+          : { name: 'redis store / MemoryStore', value: null, target: `skipped: ${REDIS_SERVER} not installed` },
         { name: 'stock session-file-store / MemoryStore', value: ratio(rows.stock.rps, rows.memory.rps), target: 'reference (~0.1)' },
         { name: 'file store / bare Express', value: ratio(rows.file.rps, rows.bare.rps), target: 'ceiling' },
       ],
     };
   } finally {
     await Promise.all(Object.values(servers).map((s) => s.stop()));
+    await redis?.destroy();
   }
 }
 
