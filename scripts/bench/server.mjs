@@ -16,6 +16,7 @@ import { loadConfig } from '../../dist/config/config.js';
 import { buildDeps } from '../../dist/deps.js';
 import { createLogger } from '../../dist/observability/logger.js';
 import { writeUsersFile } from '../../dist/users/users-file.js';
+import { lowerThreadpoolPriority } from '../../dist/process/threadpool-priority.js';
 
 export const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 export const BENCH_USER = { username: 'bench', password: 'bench-password' };
@@ -64,6 +65,8 @@ async function main() {
   } else if (variant !== 'file' && variant !== 'redis') {
     throw new Error(`unknown variant ${variant}`);
   }
+  // As dist/server.js does: password checks yield the CPU to the event loop.
+  await lowerThreadpoolPriority(config.login.threadpoolSize, config.login.threadpoolNice);
   listen(createApp(config, deps));
 }
 

@@ -43,6 +43,9 @@ export interface Config {
     /** Password checks running at once; the rest wait in a queue of `passwordQueue`, then get 503. */
     passwordConcurrency: number;
     passwordQueue: number;
+    /** libuv's threadpool size (UV_THREADPOOL_SIZE) and the nice value its threads get, 0 for none. */
+    threadpoolSize: number;
+    threadpoolNice: number;
   };
   uploads: {
     dir: string;
@@ -181,6 +184,8 @@ function readLogin(read: Reader): Config['login'] {
     banSeconds: read.integer('LOGIN_BAN_TIME', 900, 1, 86_400),
     passwordConcurrency: concurrency,
     passwordQueue: read.integer('PASSWORD_QUEUE', concurrency * 8, 0, 10_000),
+    threadpoolSize: threads,
+    threadpoolNice: read.integer('THREADPOOL_NICE', 10, 0, 19),
   };
 }
 
