@@ -95,6 +95,8 @@ describe.skipIf(!redisBin)('Redis session store', () => {
     const started = Date.now();
     await expect(get(store, 'sid-outage-1')).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE' });
     await expect(store.ping()).rejects.toMatchObject({ status: 503 });
+    await expect(store.sessionsOf('u1')).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE' });
+    await expect(store.count()).rejects.toMatchObject({ status: 503 });
     expect(Date.now() - started).toBeLessThan(1500);
     await redis.start();
     const deadline = Date.now() + 5000;

@@ -133,8 +133,14 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     return Math.max(1, sess.cookie?.originalMaxAge ?? this.ttlMs);
   }
 
-  private keys(): AsyncIterable<string[]> {
-    return this.redis.scanIterator({ MATCH: `${this.prefix}*`, COUNT: 500 });
+  /** The session keys, a batch at a time; an unreachable Redis fails like every other command. */
+  private async *keys(): AsyncIterable<string[]> {
+    try {
+      yield* this.redis.scanIterator({ MATCH: `${this.prefix}*`, COUNT: 500 });
+    } catch (error) {
+      this.logThrottled(error);
+      throw storeUnavailable(error);
+    }
   }
 
   /** Fails within the timeout even when Redis hangs with the connection open. */
