@@ -6,6 +6,7 @@ import { readEnv } from './config/env-file.js';
 import { ConfigError } from './config/errors.js';
 import { buildDeps, closeDeps, type AppDeps } from './deps.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { keepFreedMemory } from './process/keep-freed-memory.js';
 import { lowerThreadpoolPriority } from './process/threadpool-priority.js';
 import { createFirstUser } from './users/bootstrap.js';
 
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   const deps = await buildDeps(config, logger);
   const lowered = await lowerThreadpoolPriority(config.login.threadpoolSize, config.login.threadpoolNice);
   logger.debug({ threads: lowered.length, nice: config.login.threadpoolNice }, 'lowered the CPU priority of the threadpool (password checks)');
+  keepFreedMemory();
   const state: AppState = { draining: false };
   const app = createApp(config, deps, state);
   const server = app.listen(config.port, config.host);

@@ -17,6 +17,7 @@ import { buildDeps } from '../../dist/deps.js';
 import { createLogger } from '../../dist/observability/logger.js';
 import { writeUsersFile } from '../../dist/users/users-file.js';
 import { lowerThreadpoolPriority } from '../../dist/process/threadpool-priority.js';
+import { keepFreedMemory } from '../../dist/process/keep-freed-memory.js';
 
 export const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 export const BENCH_USER = { username: 'bench', password: 'bench-password' };
@@ -67,6 +68,7 @@ async function main() {
   }
   // As dist/server.js does: password checks yield the CPU to the event loop.
   await lowerThreadpoolPriority(config.login.threadpoolSize, config.login.threadpoolNice);
+  keepFreedMemory();
   listen(createApp(config, deps));
 }
 

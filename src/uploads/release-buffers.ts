@@ -1,21 +1,5 @@
 import { Transform } from 'node:stream';
-import v8 from 'node:v8';
-import vm from 'node:vm';
-
-type Collect = (options: { type: 'minor'; execution: 'sync' }) => void;
-let collect: Collect | null | undefined;
-
-function collector(): Collect | null {
-  if (collect === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      collect = vm.runInNewContext('gc') as Collect;
-    } catch {
-      collect = null;
-    }
-  }
-  return collect;
-}
+import { forcedGc } from '../process/gc.js';
 
 /**
  * A pass-through that asks V8 for a young-generation collection every `everyBytes`. A large upload
@@ -29,7 +13,7 @@ export function releaseBuffers(everyBytes = 8 * 1024 * 1024): Transform {
       since += chunk.length;
       if (since >= everyBytes) {
         since = 0;
-        collector()?.({ type: 'minor', execution: 'sync' });
+        forcedGc()?.({ type: 'minor', execution: 'sync' });
       }
       callback(null, chunk);
     },
