@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -13,13 +12,8 @@ export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 export const BENCH_USER = { username: 'bench', password: 'bench-password' };
 
-const tempDirs = [];
-
-/** A new directory under the system's temp dir, removed when the benchmark run exits. */
 export async function tempDir(prefix = 'sidecar-bench-') {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  if (tempDirs.push(dir) === 1) process.once('exit', () => tempDirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-  return dir;
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
 /**
