@@ -66,9 +66,10 @@ async function main() {
   } else if (variant !== 'file' && variant !== 'redis') {
     throw new Error(`unknown variant ${variant}`);
   }
-  // As dist/server.js does: password checks yield the CPU to the event loop.
+  // As dist/server.js does: password checks yield the CPU to the event loop, and malloc keeps
+  // freed memory (KEEP_FREED_MEMORY=0 leaves that out, for the upload bench's comparison).
   await lowerThreadpoolPriority(config.login.threadpoolSize, config.login.threadpoolNice);
-  keepFreedMemory();
+  if (extraEnv.KEEP_FREED_MEMORY !== '0') keepFreedMemory();
   listen(createApp(config, deps));
 }
 
