@@ -1,10 +1,10 @@
 // npm run bench [-- --quick] [-- --only=name,name]: measures each comparison in one run on this
 // machine, prints a table, and writes JSON and an SVG chart to scripts/bench/results/.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { HERE } from './lib.mjs';
+import { runTmpDir } from '../run-tmp.mjs';
 import { userThroughput } from './user-throughput.mjs';
 import { unknownSession } from './unknown-session.mjs';
 import { chart } from './chart.mjs';
@@ -30,10 +30,7 @@ const BENCHES = {
 
 // Every temporary file of the run (servers' directories, nginx, PostgreSQL) goes under one
 // directory, removed when the run ends.
-const runTmp = mkdtempSync(path.join(os.tmpdir(), 'sidecar-bench-'));
-chmodSync(runTmp, 0o755); // PostgreSQL runs as its own user and must reach its data directory.
-process.env.TMPDIR = runTmp;
-process.once('exit', () => rmSync(runTmp, { recursive: true, force: true }));
+process.env.TMPDIR = runTmpDir('sidecar-bench-');
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
