@@ -36,46 +36,44 @@ export function temporaryStorage(dir: string): StorageEngine {
   };
 }
 
-const open = promisify(fs.open);
 const fdatasync = promisify(fs.fdatasync);
-const fsync = promisify(fs.fsync);
-const close = promisify(fs.close);
 
 /**
- * Streams into a new file and forces it to disk. The write stream owns its descriptor; flushes go
- * through a second, read-only descriptor (fsync flushes the file, whichever descriptor asks), so
- * flushing overlaps with receiving and the last flush is short.
+ * Streams into a new file and forces it to disk. Every flush goes through the write stream's own
+ * descriptor: flushes while receiving (so the last one is short), and the stream's own fsync
+ * before it closes (`flush: true`), so the file is never looked up by name again once created.
  */
 async function writeDurably(source: NodeJS.ReadableStream, file: string): Promise<number> {
-  const out = fs.createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: WRITE_BUFFER_BYTES });
-  let syncFd: Promise<number> | undefined;
-  const syncDescriptor = () => (syncFd ??= open(file, 'r'));
+  const out = fs.createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: WRITE_BUFFER_BYTES, flush: true });
+  // The descriptor while the stream holds it open: from 'open' until it closes after the last byte.
+  let fd: number | undefined;
+  out.once('open', (opened: number) => (fd = opened));
+  out.once('close', () => (fd = undefined));
   let flushing: Promise<void> = Promise.resolve();
+  let unflushed = 0;
+  let busy = false;
+  const flushAlong = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      unflushed += chunk.length;
+      if (unflushed >= FLUSH_EVERY_BYTES && !busy && fd !== undefined) {
+        unflushed = 0;
+        busy = true;
+        flushing = fdatasync(fd).finally(() => {
+          busy = false;
+        });
+        // Awaited once the body is in; a flush that fails before then must not go unhandled.
+        flushing.catch(() => undefined);
+      }
+      callback(null, chunk);
+    },
+  });
   try {
-    let unflushed = 0;
-    let busy = false;
-    const flushAlong = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        unflushed += chunk.length;
-        if (unflushed >= FLUSH_EVERY_BYTES && !busy) {
-          unflushed = 0;
-          busy = true;
-          flushing = syncDescriptor()
-            .then(fdatasync)
-            .finally(() => {
-              busy = false;
-            });
-        }
-        callback(null, chunk);
-      },
-    });
     await pipeline(source, releaseBuffers(), flushAlong, out);
+    // A flush's write error is reported once: if a flush along the way saw it, the final fsync may not.
     await flushing;
-    await fsync(await syncDescriptor());
     return out.bytesWritten;
   } finally {
     await flushing.catch(() => undefined);
-    if (syncFd) await close(await syncFd).catch(() => undefined);
   }
 }
 

@@ -177,6 +177,48 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     }
   });
 
+  it('answers JSON, stays up and leaves nothing when its temporary file is deleted while the body still arrives', async () => {
+    const { h, dir, cookie } = await setup();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const server = http.createServer(h.app).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const boundary = 'xxBOUNDARYxx';
+      // Past the first flush along the way (every 4 MiB), which once looked the file up by name.
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n`),
+        bigPng(6 * 1024 * 1024),
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/api/admin/upload-image', headers: { cookie, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length } });
+      const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, text }));
+        });
+        req.on('error', reject);
+      });
+      req.write(body.subarray(0, 1024 * 1024));
+      await eventually(async () => (await fs.readdir(dir)).some((f) => f.endsWith('.tmp')), 2000);
+      for (const name of await fs.readdir(dir)) await fs.rm(path.join(dir, name));
+      req.end(body.subarray(1024 * 1024));
+      const res = await response;
+      expect(res.status).toBe(500);
+      expect(JSON.parse(res.text)).toMatchObject({ success: false, error: expect.any(String) });
+      expect(res.text).not.toContain(h.dir);
+      expect(unhandled).toEqual([]);
+      expect(await fs.readdir(dir)).toEqual([]);
+      expect((await request(h.app).get('/api/user').set('cookie', cookie)).status).toBe(200);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      server.close();
+    }
+  });
+
   it('answers 500 JSON naming the problem when the upload directory cannot be written, and stays up', async () => {
     const { h, dir, cookie } = await setup();
     await fs.rm(dir, { recursive: true });
