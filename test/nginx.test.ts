@@ -99,6 +99,32 @@ describe.skipIf(!nginxBin)('the shipped nginx config in a real nginx', () => {
     expect((await call(`${nginx.httpUrl}/api/admin/orders`, { headers: { cookie } })).status).toBe(403);
   });
 
+  it('refuses a b2b_user who names his own role in X-Required-Role, on admin pages and the admin API alike', async () => {
+    const { cookie } = await login(nginx.httpUrl, B2B);
+    const headers = { cookie, 'x-required-role': 'b2b_user' };
+    const before = main.seen.length;
+    expect((await call(`${nginx.httpUrl}/admin`, { headers })).status).toBe(403);
+    expect((await call(`${nginx.httpUrl}/api/admin/users`, { headers })).status).toBe(403);
+    expect((await call(`${nginx.httpUrl}/api/admin/users/7`, { method: 'DELETE', headers })).status).toBe(403);
+    expect(main.seen.slice(before)).toEqual([]);
+  });
+
+  it('passes the client cookie and none of its other headers to the forward-auth request', async () => {
+    const recorder = await startStubMainApp();
+    const gate = await startNginx(nginxBin!, { sidecarPort: recorder.port, mainAppPort: main.port, uploadsDir: path.join(h.config.uploads.dir, 'products') });
+    try {
+      await call(`${gate.httpUrl}/api/admin/users`, { headers: { cookie: 'sidecar.sid=abc', 'x-required-role': 'b2b_user', 'x-forwarded-proto': 'https', 'x-request-id': 'forged', 'x-auth-user': 'mallory' } });
+      const verify = recorder.seen.find((r) => r.url.startsWith('/api/auth/verify'))!;
+      expect(verify.url).toBe('/api/auth/verify?role=super_admin,admin');
+      expect(verify.headers.cookie).toBe('sidecar.sid=abc');
+      expect(verify.headers['x-forwarded-proto']).toBe('http');
+      for (const name of ['x-required-role', 'x-request-id', 'x-auth-user']) expect(verify.headers[name]).toBeUndefined();
+    } finally {
+      await gate.stop();
+      await recorder.close();
+    }
+  });
+
   it('never lets a client-forged X-Auth-User reach the main app', async () => {
     await call(`${nginx.httpUrl}/profile`, { headers: { 'x-auth-user': 'mallory', 'x-auth-user-id': '1', 'x-auth-role': 'super_admin' } });
     const seen = mainSaw('/profile')[0]!;

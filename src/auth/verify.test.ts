@@ -33,14 +33,51 @@ describe('GET /api/auth/verify', () => {
     expect((await request(h.app).get('/api/auth/verify').set('cookie', cookie)).status).toBe(401);
   });
 
-  it('answers 403 when the role asked by query or header is not met, and fails closed on unknown roles', async () => {
+  it('answers 403 when the role asked by the query is not met, and fails closed on unknown roles', async () => {
     const { h, login } = await setup();
     const b2b = cookieHeader(await login(B2B));
     expect((await request(h.app).get('/api/auth/verify?role=admin,super_admin').set('cookie', b2b)).status).toBe(403);
-    expect((await request(h.app).get('/api/auth/verify').set('x-required-role', 'admin').set('cookie', b2b)).status).toBe(403);
     expect((await request(h.app).get('/api/auth/verify?role=b2b_user').set('cookie', b2b)).status).toBe(204);
     const admin = cookieHeader(await login());
     expect((await request(h.app).get('/api/auth/verify?role=superadmin').set('cookie', admin)).status).toBe(403);
+    expect((await request(h.app).get('/api/auth/verify?role=admin,superadmin').set('cookie', admin)).status).toBe(403);
+  });
+
+  it('lets no request header change the required roles', async () => {
+    const { h, login } = await setup();
+    const b2b = cookieHeader(await login(B2B));
+    const res = await request(h.app).get('/api/auth/verify?role=super_admin,admin').set('x-required-role', 'b2b_user').set('cookie', b2b);
+    expect(res.status).toBe(403);
+    expect(res.headers['x-auth-role']).toBeUndefined();
+  });
+
+  it('fails closed with 403 when the role parameter is repeated', async () => {
+    const { h, login } = await setup();
+    const b2b = cookieHeader(await login(B2B));
+    expect((await request(h.app).get('/api/auth/verify?role=super_admin&role=admin').set('cookie', b2b)).status).toBe(403);
+    const admin = cookieHeader(await login());
+    expect((await request(h.app).get('/api/auth/verify?role=super_admin&role=admin').set('cookie', admin)).status).toBe(403);
+  });
+
+  it('percent-encodes a user name that cannot go into a header as it is, and marks it', async () => {
+    const { h, login } = await setup();
+    const cookie = cookieHeader(await login(B2B));
+    const findById = h.deps.users.findById.bind(h.deps.users);
+    h.deps.users.findById = async (id) => {
+      const user = await findById(id);
+      return user && { ...user, username: '张伟\r\nX-Auth-Role: super_admin', id: `${user.id} %` };
+    };
+    const res = await request(h.app).get('/api/auth/verify').set('cookie', cookie);
+    expect(res.status).toBe(204);
+    expect(decodeURIComponent(res.headers['x-auth-user'])).toBe('张伟\r\nX-Auth-Role: super_admin');
+    expect(res.headers['x-auth-user-encoded']).toBe('percent');
+    expect(res.headers['x-auth-role']).toBe('b2b_user');
+    expect(decodeURIComponent(res.headers['x-auth-user-id'])).toMatch(/ %$/);
+    expect(res.headers['x-auth-user-id-encoded']).toBe('percent');
+    h.deps.users.findById = findById;
+    const plain = await request(h.app).get('/api/auth/verify').set('cookie', cookieHeader(await login()));
+    expect(plain.headers['x-auth-user']).toBe('alice');
+    expect(plain.headers['x-auth-user-encoded']).toBeUndefined();
   });
 
   it('writes nothing: no cookie is set and the session file is untouched', async () => {

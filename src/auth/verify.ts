@@ -1,41 +1,49 @@
 import { Router } from 'express';
 import type { Logger } from 'pino';
+import { ROLES, type Role } from '../config/config.js';
 import type { Identify } from './identity.js';
+import { identityHeaders } from './identity-headers.js';
 
 /**
  * GET /api/auth/verify for nginx auth_request: 204 with X-Auth-* headers, 401 anonymous, 403 when
- * the role required by ?role= or X-Required-Role (comma-separated) is not met. Never any other
- * status: nginx would turn it into a 500 for the user.
+ * the role required by `?role=` (comma-separated, written in nginx's own proxy_pass URL) is not met.
+ * No request header changes what is required. Never any other status: nginx would turn it into a
+ * 500 for the user.
  */
 export function verifyRoute(identify: Identify, logger: Logger): Router {
   const router = Router();
   router.get('/auth/verify', async (req, res) => {
     res.set('Cache-Control', 'no-store');
-    let user;
     try {
-      user = await identify(req);
+      const user = await identify(req);
+      if (!user) {
+        res.status(401).end();
+        return;
+      }
+      const required = requiredRoles(req.query.role);
+      if (required === 'invalid' || (required.length > 0 && !required.includes(user.role))) {
+        res.status(403).end();
+        return;
+      }
+      res.set(identityHeaders(user)).status(204).end();
     } catch (error) {
       logger.error({ err: error }, 'forward auth could not read the session; answering 401');
+      if (!res.headersSent) res.status(401).end();
     }
-    if (!user) {
-      res.status(401).end();
-      return;
-    }
-    const required = requiredRoles(req.query.role, req.get('x-required-role'));
-    if (required.length > 0 && !required.includes(user.role)) {
-      res.status(403).end();
-      return;
-    }
-    res.set({ 'X-Auth-User': user.username, 'X-Auth-User-Id': user.id, 'X-Auth-Role': user.role }).status(204).end();
   });
   return router;
 }
 
-/** The roles asked for; an unknown name matches no one, so a typo fails closed. */
-function requiredRoles(query: unknown, header: string | undefined): string[] {
-  const raw = [typeof query === 'string' ? query : '', header ?? ''].join(',');
-  return raw
+/**
+ * The roles asked for, or 'invalid' when the parameter is not one plain string (repeated, nested)
+ * or names a role that does not exist: both fail closed.
+ */
+function requiredRoles(query: unknown): Role[] | 'invalid' {
+  if (query === undefined) return [];
+  if (typeof query !== 'string') return 'invalid';
+  const names = query
     .split(',')
     .map((r) => r.trim())
     .filter(Boolean);
+  return names.every((name): name is Role => (ROLES as readonly string[]).includes(name)) ? names : 'invalid';
 }

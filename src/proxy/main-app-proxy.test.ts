@@ -77,6 +77,25 @@ describe('the built-in proxy (MAIN_APP_URL set)', () => {
     expect(main.seen[1]!.headers).toMatchObject({ 'x-auth-user': 'alice', 'x-auth-role': 'super_admin' });
   });
 
+  it('forwards a user whose name cannot go into a header percent-encoded, and keeps serving', async () => {
+    const { h, main } = await setup();
+    const cookie = cookieHeader((await request(h.app).post('/api/login').send(ADMIN)).headers['set-cookie']);
+    const findById = h.deps.users.findById.bind(h.deps.users);
+    h.deps.users.findById = async (id) => {
+      const user = await findById(id);
+      return user && { ...user, username: '张伟\r\nX-Evil: 1' };
+    };
+    const { url, close } = await listen(h);
+    cleanup.push(close);
+    const res = await fetch(`${url}/api/orders`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    const seen = main.seen.at(-1)!.headers;
+    expect(decodeURIComponent(seen['x-auth-user'] as string)).toBe('张伟\r\nX-Evil: 1');
+    expect(seen['x-auth-user-encoded']).toBe('percent');
+    expect(seen['x-evil']).toBeUndefined();
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+
   it('sets X-Forwarded-For from the socket, ignoring what an untrusted client claims', async () => {
     const { h, main } = await setup({ TRUST_PROXY: 'false' });
     await request(h.app).get('/x').set('x-forwarded-for', '6.6.6.6').set('x-forwarded-proto', 'https');

@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { Logger } from 'pino';
 import type { Identify } from '../auth/identity.js';
+import { identityHeaders } from '../auth/identity-headers.js';
 import type { PublicUser } from '../users/user.js';
 
 interface ProxiedRequest extends IncomingMessage {
@@ -70,11 +71,7 @@ export function mainAppProxy(options: { target: string; timeoutSeconds: number; 
     proxyReq.setHeader('x-forwarded-proto', proto);
     proxyReq.setHeader('x-forwarded-host', (fromTrusted && req.headers['x-forwarded-host']) || req.headers.host || '');
     const user = req.sidecarUser;
-    if (user) {
-      proxyReq.setHeader('x-auth-user', user.username);
-      proxyReq.setHeader('x-auth-user-id', user.id);
-      proxyReq.setHeader('x-auth-role', user.role);
-    }
+    if (user) for (const [name, value] of Object.entries(identityHeaders(user))) proxyReq.setHeader(name, value);
     proxyReq.on('timeout', () => {
       req.proxyTimedOut = true;
     });
