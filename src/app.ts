@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Config } from './config/config.js';
 import type { AppDeps } from './deps.js';
+import { moneyFormatter } from './admin/money.js';
 import { adminRoutes, ADMIN_DATA_PATHS } from './admin/routes.js';
 import { sessionsAdminRoutes, SESSIONS_ADMIN_PATH } from './admin/sessions-routes.js';
 import { createIdentify } from './auth/identity.js';
@@ -82,7 +83,17 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.get('/api/csrf-token', csrf.route());
   own.use('/api', authRoutes(config, passport, deps));
   own.use('/api', uploadRoutes(config, deps.metrics));
-  own.use('/api', adminRoutes({ data: deps.adminData, sessionStore: deps.sessionStore, logins: deps.logins, uploads: deps.uploadStats, logger: deps.logger }));
+  own.use(
+    '/api',
+    adminRoutes({
+      data: deps.adminData,
+      sessionStore: deps.sessionStore,
+      logins: deps.logins,
+      uploads: deps.uploadStats,
+      logger: deps.logger,
+      money: moneyFormatter(config.adminData.currency, config.adminData.locale),
+    }),
+  );
   own.use('/api', sessionsAdminRoutes({ sessionStore: deps.sessionStore, users: deps.users }));
   app.use(own);
 

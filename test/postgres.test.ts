@@ -17,14 +17,14 @@ const bin = findPostgresBin();
 const available = requireProgram('PostgreSQL', bin ? [path.join(bin, 'postgres')] : ['/usr/lib/postgresql/<version>/bin/postgres']);
 
 const SCHEMA = `
-CREATE TABLE products (id serial PRIMARY KEY, name text NOT NULL);
-CREATE TABLE license_keys (id serial PRIMARY KEY, product_id int REFERENCES products(id), status text NOT NULL);
-CREATE TABLE orders (id serial PRIMARY KEY, total numeric(12,2) NOT NULL, status text NOT NULL, created_at timestamptz DEFAULT now());
+CREATE TABLE products (id varchar PRIMARY KEY DEFAULT gen_random_uuid()::text, name text NOT NULL, is_active boolean NOT NULL DEFAULT true);
+CREATE TABLE license_keys (id varchar PRIMARY KEY DEFAULT gen_random_uuid()::text, product_id varchar NOT NULL REFERENCES products(id), key_value text NOT NULL, is_used boolean NOT NULL DEFAULT false);
+CREATE TABLE orders (id varchar PRIMARY KEY DEFAULT gen_random_uuid()::text, total_amount numeric(10,2) NOT NULL, final_amount numeric(10,2) NOT NULL, status varchar NOT NULL DEFAULT 'pending');
 CREATE TABLE users (id serial PRIMARY KEY, username text UNIQUE NOT NULL, password text NOT NULL, role text NOT NULL, disabled boolean DEFAULT false);
-INSERT INTO products (name) VALUES ('Office 365'), ('Antivirus'), ('Empty product');
-INSERT INTO license_keys (product_id, status) SELECT 1, CASE WHEN i % 3 = 0 THEN 'assigned' ELSE 'available' END FROM generate_series(1, 17) i;
-INSERT INTO license_keys (product_id, status) SELECT 2, CASE WHEN i % 2 = 0 THEN 'sold' ELSE 'available' END FROM generate_series(1, 9) i;
-INSERT INTO orders (total, status) VALUES (100.50, 'completed'), (20, 'completed'), (999, 'cancelled');
+INSERT INTO products (id, name, is_active) VALUES ('1', 'Office 365', true), ('2', 'Antivirus', true), ('3', 'Empty product', true), ('4', 'Retired product', false);
+INSERT INTO license_keys (product_id, key_value, is_used) SELECT '1', 'K1-' || i, i % 3 = 0 FROM generate_series(1, 17) i;
+INSERT INTO license_keys (product_id, key_value, is_used) SELECT '2', 'K2-' || i, i % 2 = 0 FROM generate_series(1, 9) i;
+INSERT INTO orders (total_amount, final_amount, status) VALUES (100.50, 100.50, 'completed'), (1200, 1200, 'completed'), (999, 999, 'cancelled');
 `;
 
 const scrypt = (password: string) => {
@@ -103,18 +103,21 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     const cookie = cookieHeader((await login('pgadmin', 'bcrypt-password')).headers['set-cookie']);
     const res = await request(h.app).get('/api/admin/license-counts').set('cookie', cookie);
     expect(res.status).toBe(200);
-    const rows = await db.query<{ id: number; available: string }>("SELECT p.id, count(k.id) FILTER (WHERE k.status = 'available') AS available FROM products p LEFT JOIN license_keys k ON k.product_id = p.id GROUP BY p.id");
+    const rows = await db.query<{ id: string; available: string }>('SELECT p.id, count(k.id) FILTER (WHERE NOT k.is_used) AS available FROM products p LEFT JOIN license_keys k ON k.product_id = p.id GROUP BY p.id');
     expect(res.body).toEqual({ success: true, data: Object.fromEntries(rows.map((r) => [String(r.id), Number(r.available)])) });
-    expect(res.body.data).toEqual({ '1': 12, '2': 5, '3': 0 });
+    expect(res.body.data).toEqual({ '1': 12, '2': 5, '3': 0, '4': 0 });
   });
 
-  it('answers dashboard figures that equal what SQL counts', async () => {
+  it('answers dashboard figures of the shop schema that equal what SQL counts, sales as a display string', async () => {
     const cookie = cookieHeader((await login('pgadmin', 'bcrypt-password')).headers['set-cookie']);
     const res = await request(h.app).get('/api/admin/dashboard').set('cookie', cookie);
     const [users] = await db.query<{ n: string }>('SELECT count(*) AS n FROM users');
-    const [sales] = await db.query<{ s: string }>("SELECT sum(total) AS s FROM orders WHERE status = 'completed'");
-    const [keys] = await db.query<{ n: string }>("SELECT count(*) AS n FROM license_keys WHERE status <> 'available'");
-    expect(res.body).toMatchObject({ totalUsers: Number(users!.n), totalSales: Number(sales!.s), activeKeys: Number(keys!.n), totalProducts: 3 });
+    const [sales] = await db.query<{ s: string }>("SELECT sum(total_amount) AS s FROM orders WHERE status = 'completed'");
+    const [keys] = await db.query<{ n: string }>('SELECT count(*) AS n FROM license_keys WHERE NOT is_used');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ totalUsers: Number(users!.n), totalSalesAmount: Number(sales!.s), activeKeys: Number(keys!.n), totalProducts: 3 });
+    expect(res.body.totalSales).toBe('€1,300.50');
+    expect((await request(h.app).get('/ready')).status).toBe(200);
   });
 
   it('shares one query per figure among concurrent requests within the cache period', async () => {
@@ -124,7 +127,7 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     const source = new PostgresAdminDataSource(counting, DEFAULT_ADMIN_QUERIES, 60, createLogger('silent'));
     await Promise.all(Array.from({ length: 100 }, () => source.figures()));
     await source.figures();
-    expect(queries).toBe(4);
+    expect(queries).toBe(5);
     await source.close();
   });
 

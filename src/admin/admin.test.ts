@@ -76,8 +76,9 @@ describe('GET /api/admin/dashboard', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       totalUsers: 42,
-      totalSales: 1234.5,
-      activeKeys: 35,
+      totalSales: '€1,234.50',
+      totalSalesAmount: 1234.5,
+      activeKeys: 12,
       totalProducts: 2,
       activeSessions: 1,
       uploadsCount: 1,
@@ -86,6 +87,18 @@ describe('GET /api/admin/dashboard', () => {
       loginsFailed24h: 1,
       loginsRegulated24h: 0,
     });
+  });
+
+  it('shows total sales in the configured currency and locale', async () => {
+    const dir = await tempDir();
+    await fs.writeFile(path.join(dir, 'admin-data.json'), JSON.stringify(DATA));
+    const h = await startHarness({ dir, users: [ADMIN], env: { ADMIN_CURRENCY: 'BAM', ADMIN_LOCALE: 'de-DE' } });
+    harnesses.push(h);
+    const cookie = cookieHeader((await request(h.app).post('/api/login').send(ADMIN)).headers['set-cookie']);
+    const res = await request(h.app).get('/api/admin/dashboard').set('cookie', cookie);
+    expect(res.body.totalSales).toBe(new Intl.NumberFormat('de-DE', { style: 'currency', currency: 'BAM' }).format(1234.5));
+    expect(res.body.totalSales).toMatch(/^1\.234,50\sBAM$/);
+    expect(res.body.totalSalesAmount).toBe(1234.5);
   });
 
   it('answers 503 DATA_SOURCE_UNAVAILABLE when the source fails, and the rest keeps working', async () => {

@@ -40,7 +40,7 @@ export function parseAdminDataFile(text: string, file: string): AdminFigures {
     products,
     totalUsers: result.data.totalUsers,
     totalSales: result.data.totalSales,
-    activeKeys: products.reduce((sum, p) => sum + p.assigned, 0),
+    activeKeys: products.reduce((sum, p) => sum + p.available, 0),
     totalProducts: products.length,
   };
 }

@@ -3,16 +3,21 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import { dataSourceUnavailable, type AdminDataSource, type AdminFigures, type ProductLicenses } from './data-source.js';
 
-/** Default read-only queries for a common license-shop schema; each can be replaced by a queries file. */
+/**
+ * Default read-only queries for the schema of the shop the sidecar was built for (products,
+ * license_keys.is_used, orders.total_amount/status; the figures its own dashboard shows); each can
+ * be replaced by a queries file.
+ */
 export const DEFAULT_ADMIN_QUERIES = {
   licenseCounts: `SELECT p.id::text AS product_id, p.name,
-       count(k.id) FILTER (WHERE k.status = 'available') AS available,
-       count(k.id) FILTER (WHERE k.status <> 'available') AS assigned
+       count(k.id) FILTER (WHERE NOT k.is_used) AS available,
+       count(k.id) FILTER (WHERE k.is_used) AS assigned
   FROM products p LEFT JOIN license_keys k ON k.product_id = p.id
  GROUP BY p.id, p.name ORDER BY p.id`,
   totalUsers: 'SELECT count(*) FROM users',
-  totalSales: "SELECT coalesce(sum(total), 0) FROM orders WHERE status = 'completed'",
-  activeKeys: "SELECT count(*) FROM license_keys WHERE status <> 'available'",
+  totalSales: "SELECT coalesce(sum(total_amount), 0) FROM orders WHERE status = 'completed'",
+  activeKeys: 'SELECT count(*) FROM license_keys WHERE NOT is_used',
+  totalProducts: 'SELECT count(*) FROM products WHERE is_active',
 };
 export type AdminQueries = typeof DEFAULT_ADMIN_QUERIES;
 
@@ -66,11 +71,12 @@ export class PostgresAdminDataSource implements AdminDataSource {
 
   private async read(): Promise<AdminFigures> {
     try {
-      const [counts, users, sales, active] = await Promise.all([
+      const [counts, users, sales, active, productCount] = await Promise.all([
         this.pool.query(this.queries.licenseCounts),
         this.pool.query(this.queries.totalUsers),
         this.pool.query(this.queries.totalSales),
         this.pool.query(this.queries.activeKeys),
+        this.pool.query(this.queries.totalProducts),
       ]);
       const products: ProductLicenses[] = counts.rows.map((row: Record<string, unknown>, i: number) => {
         if (row.product_id === undefined || row.product_id === null || row.available === undefined) {
@@ -85,7 +91,7 @@ export class PostgresAdminDataSource implements AdminDataSource {
         totalUsers: toCount(firstValue(users), 'totalUsers'),
         totalSales: toCount(firstValue(sales), 'totalSales', true),
         activeKeys: toCount(firstValue(active), 'activeKeys'),
-        totalProducts: products.length,
+        totalProducts: toCount(firstValue(productCount), 'totalProducts'),
       };
       this.cached = { at: this.now(), figures };
       return figures;

@@ -9,7 +9,15 @@ import type { UploadStats } from './upload-stats.js';
 
 export const ADMIN_DATA_PATHS = ['/admin/license-counts', '/admin/dashboard'];
 
-export function adminRoutes(deps: { data: AdminDataSource; sessionStore: SessionStore; logins: LoginStats; uploads: UploadStats; logger: Logger }): Router {
+export function adminRoutes(deps: {
+  data: AdminDataSource;
+  sessionStore: SessionStore;
+  logins: LoginStats;
+  uploads: UploadStats;
+  logger: Logger;
+  /** The display string of an amount in the shop's currency. */
+  money: (amount: number) => string;
+}): Router {
   const router = Router();
   const admins = requireRole('super_admin', 'admin');
 
@@ -37,7 +45,9 @@ export function adminRoutes(deps: { data: AdminDataSource; sessionStore: Session
     const logins = deps.logins.last24h();
     res.set('Cache-Control', 'no-store').json({
       totalUsers: f.totalUsers,
-      totalSales: f.totalSales,
+      // The main app's dashboard sent a display string; the number stays under its own name.
+      totalSales: deps.money(f.totalSales),
+      totalSalesAmount: f.totalSales,
       activeKeys: f.activeKeys,
       totalProducts: f.totalProducts,
       activeSessions,

@@ -75,6 +75,12 @@ describe('loadConfig', () => {
     expect(problem!.value).toBe('mysql://<credentials>@db/app');
   });
 
+  it('refuses a currency that is no ISO code and a locale that does not exist', () => {
+    expect(problemsOf({ ADMIN_CURRENCY: 'euro' }).map((p) => p.variable)).toEqual(['ADMIN_CURRENCY']);
+    expect(problemsOf({ ADMIN_LOCALE: 'not a locale!' }).map((p) => p.variable)).toEqual(['ADMIN_LOCALE']);
+    expect(loadConfig({ ADMIN_CURRENCY: 'bam', ADMIN_LOCALE: 'bs-BA' }).adminData).toMatchObject({ currency: 'BAM', locale: 'bs-BA' });
+  });
+
   it('refuses SameSite=None without Secure', () => {
     expect(problemsOf({ COOKIE_SAMESITE: 'none', COOKIE_SECURE: 'false' })[0]!.variable).toBe('COOKIE_SAMESITE');
   });

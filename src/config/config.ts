@@ -55,6 +55,9 @@ export interface Config {
   adminData: {
     source: 'file' | 'postgres';
     file: string;
+    /** ISO 4217 code and BCP 47 locale of the dashboard's totalSales display string. */
+    currency: string;
+    locale: string;
   };
   databaseUrl: string | undefined;
   database: {
@@ -141,6 +144,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     adminData: {
       source: adminSource,
       file: path.resolve(cwd, read.string('ADMIN_DATA_FILE', './admin-data.json')),
+      ...read.money('ADMIN_CURRENCY', 'EUR', 'ADMIN_LOCALE', 'en-US'),
     },
     databaseUrl,
     database: {
@@ -280,6 +284,22 @@ class Reader {
       return fallback;
     }
     return raw;
+  }
+
+  money(currencyName: string, currencyFallback: string, localeName: string, localeFallback: string): { currency: string; locale: string } {
+    const currency = this.string(currencyName, currencyFallback).toUpperCase();
+    const locale = this.string(localeName, localeFallback);
+    if (!/^[A-Z]{3}$/.test(currency)) {
+      this.problem(currencyName, currency, 'must be a three-letter ISO 4217 currency code such as EUR or BAM');
+      return { currency: currencyFallback, locale: localeFallback };
+    }
+    try {
+      new Intl.NumberFormat(locale, { style: 'currency', currency });
+    } catch {
+      this.problem(localeName, locale, 'must be a BCP 47 locale such as en-US or de-DE');
+      return { currency, locale: localeFallback };
+    }
+    return { currency, locale };
   }
 
   origins(name: string): string[] {
