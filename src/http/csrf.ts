@@ -3,6 +3,12 @@ import type { Request, RequestHandler } from 'express';
 import { HttpError } from './http-error.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/**
+ * Never checked, as in the main app: a client fetches its token once per page load, so after an
+ * in-page login its token is bound to the anonymous visitor and logging out must still work. Both
+ * stay guarded against cross-site requests by the Origin / Sec-Fetch-Site check.
+ */
+const UNCHECKED_PATHS = new Set(['/api/login', '/api/logout']);
 export const CSRF_HEADER = 'x-csrf-token';
 
 /**
@@ -40,11 +46,14 @@ export class CsrfTokens {
     };
   }
 
-  /** Refuses a state-changing request whose X-CSRF-Token is present but not valid for its session. */
+  /**
+   * Refuses a state-changing request whose X-CSRF-Token is present but not valid for its session;
+   * login and logout are never refused for a token.
+   */
   check(): RequestHandler {
     return (req, _res, next) => {
       const token = req.get(CSRF_HEADER);
-      if (SAFE_METHODS.has(req.method) || token === undefined) return next();
+      if (SAFE_METHODS.has(req.method) || token === undefined || UNCHECKED_PATHS.has(req.originalUrl.split('?')[0]!.toLowerCase().replace(/\/+$/, ''))) return next();
       if (this.verify(req, token)) return next();
       next(new HttpError(403, 'CSRF_TOKEN_INVALID', 'The CSRF token is not valid for this session; fetch a new one from /api/csrf-token'));
     };
