@@ -12,8 +12,10 @@ export interface Config {
   session: {
     /** Undefined outside production when SESSION_SECRET is unset: a secret file is used instead. */
     secrets: string[] | undefined;
-    store: 'file' | 'redis';
+    store: 'file' | 'redis' | 'postgres';
     dir: string;
+    /** The sessions table in DATABASE_URL when SESSION_STORE=postgres (connect-pg-simple's rows). */
+    table: string;
     ttlSeconds: number;
     touchIntervalSeconds: number;
     reapIntervalSeconds: number;
@@ -90,7 +92,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const production = env.NODE_ENV === 'production';
   const ttlSeconds = read.integer('SESSION_TTL', 86400, 60, 31_536_000);
   const secrets = read.secrets('SESSION_SECRET', production);
-  const store = read.oneOf('SESSION_STORE', ['file', 'redis'] as const, 'file');
+  const store = read.oneOf('SESSION_STORE', ['file', 'redis', 'postgres'] as const, 'file');
   const redisUrl = read.url('REDIS_URL', ['redis:', 'rediss:']);
   if (store === 'redis' && !redisUrl) {
     read.problem('REDIS_URL', undefined, 'is required when SESSION_STORE=redis; set it to e.g. redis://127.0.0.1:6379');
@@ -109,7 +111,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const users = readUsers(read, cwd);
   const adminSource = read.oneOf('ADMIN_DATA_SOURCE', ['file', 'postgres'] as const, 'file');
   const databaseUrl = read.url('DATABASE_URL', ['postgres:', 'postgresql:']);
-  for (const [name, value] of [['USERS_SOURCE', users.source], ['ADMIN_DATA_SOURCE', adminSource]] as const) {
+  for (const [name, value] of [['SESSION_STORE', store], ['USERS_SOURCE', users.source], ['ADMIN_DATA_SOURCE', adminSource]] as const) {
     if (value === 'postgres' && !databaseUrl) {
       read.problem('DATABASE_URL', undefined, `is required when ${name}=postgres; set it to postgres://user:pass@host/db`);
     }
@@ -124,6 +126,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       secrets,
       store,
       dir: path.resolve(cwd, read.string('SESSION_DIR', './sessions')),
+      table: read.pattern('SESSION_TABLE', 'session', /^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a table name, optionally schema.table (letters, digits, _)'),
       ttlSeconds,
       touchIntervalSeconds: read.integer('SESSION_TOUCH_INTERVAL', Math.max(1, Math.floor(ttlSeconds / 10)), 0, ttlSeconds),
       reapIntervalSeconds: read.integer('SESSION_REAP_INTERVAL', 3600, 0, 604_800),
@@ -218,6 +221,13 @@ class Reader {
 
   string(name: string, fallback: string): string {
     return this.optional(name) ?? fallback;
+  }
+
+  pattern(name: string, fallback: string, pattern: RegExp, message: string): string {
+    const value = this.string(name, fallback);
+    if (pattern.test(value)) return value;
+    this.problem(name, value, message);
+    return fallback;
   }
 
   integer(name: string, fallback: number, min: number, max: number): number {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { FileSessionStore } from './file-store.js';
+import { PostgresSessionStore } from './postgres-store.js';
 import { RedisSessionStore } from './redis-store.js';
 import type { SessionStore } from './session-store.js';
 
@@ -17,6 +18,16 @@ export async function createSessionStore(config: Config, logger: Logger): Promis
         ttlSeconds,
         touchIntervalSeconds,
         timeoutMs: config.session.redisTimeoutMs,
+        logger: log,
+      }).open();
+    case 'postgres':
+      return new PostgresSessionStore({
+        url: config.databaseUrl!,
+        table: config.session.table,
+        ttlSeconds,
+        touchIntervalSeconds,
+        reapIntervalSeconds,
+        timeoutMs: config.database.timeoutMs,
         logger: log,
       }).open();
   }

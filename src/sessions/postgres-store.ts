@@ -1,0 +1,182 @@
+import connectPgSimple from 'connect-pg-simple';
+import session from 'express-session';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { parseSession, SESSION_ID_PATTERN, storeUnavailable, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
+
+const PGStore = connectPgSimple(session);
+/** Sessions whose last touch time is remembered; past it the memory starts again. */
+const MAX_TOUCHED = 100_000;
+
+export interface PostgresSessionStoreOptions {
+  url: string;
+  /** The table connect-pg-simple reads (`session` for an app on its defaults); `schema.table` allowed. */
+  table: string;
+  ttlSeconds: number;
+  /** A session's expiry is pushed back by touch() at most once per this many seconds. */
+  touchIntervalSeconds: number;
+  /** Seconds between deletions of expired rows (connect-pg-simple's prune); 0 for none. */
+  reapIntervalSeconds: number;
+  /** Connecting and every statement fail after this many milliseconds (503, never a hang). */
+  timeoutMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+type Callback<T = void> = (err?: unknown, value?: T) => void;
+
+/**
+ * Sessions in PostgreSQL through connect-pg-simple, in exactly the rows an express-session app on
+ * connect-pg-simple reads and writes (`sid`, `sess` json, `expire` set with to_timestamp): with the
+ * app's table and secret, a session written here is a login at the app. The table is created when
+ * missing, with an index name of its own (the name connect-pg-simple would use may belong to
+ * another table of the app already).
+ */
+export class PostgresSessionStore extends PGStore implements SessionStore {
+  readonly kind = 'postgres';
+  private readonly pool: pg.Pool;
+  private readonly quoted: string;
+  private readonly touchIntervalMs: number;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly touched = new Map<string, number>();
+  private lastErrorLog = 0;
+  private closed = false;
+
+  constructor(private readonly options: PostgresSessionStoreOptions) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: 8,
+      connectionTimeoutMillis: options.timeoutMs,
+      query_timeout: options.timeoutMs + 500,
+      idleTimeoutMillis: 30_000,
+      options: `-c statement_timeout=${options.timeoutMs}`,
+    });
+    const [schemaName, tableName] = options.table.includes('.') ? options.table.split('.', 2) : [undefined, options.table];
+    // Expired rows are deleted by reap() on the sidecar's own schedule, not by a timer of the library.
+    const errorLog = (...args: unknown[]) => options.logger.error({ reason: String(args.at(-1)) }, 'PostgreSQL session store error');
+    super({ pool, schemaName, tableName, ttl: options.ttlSeconds, createTableIfMissing: false, pruneSessionInterval: false, errorLog });
+    this.pool = pool;
+    this.quoted = [schemaName, tableName].filter(Boolean).map((part) => `"${part!.replaceAll('"', '""')}"`).join('.');
+    this.touchIntervalMs = options.touchIntervalSeconds * 1000;
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+    pool.on('error', (error) => this.logThrottled(error));
+  }
+
+  /** Creates the table when missing; resolves even when PostgreSQL is down (requests get 503 until it is up). */
+  async open(): Promise<this> {
+    const index = `"${`sidecar_${this.options.table.replace(/\W/g, '_')}_expire`.slice(0, 63)}"`;
+    try {
+      await this.pool.query(`CREATE TABLE IF NOT EXISTS ${this.quoted} (sid varchar NOT NULL COLLATE "default" PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)`);
+      await this.pool.query(`CREATE INDEX IF NOT EXISTS ${index} ON ${this.quoted} (expire)`);
+    } catch (error) {
+      this.logger.warn({ reason: (error as Error).message }, 'could not check the session table yet; requests that need a session get 503 until PostgreSQL answers');
+    }
+    return this;
+  }
+
+  override get(sid: string, callback: Callback<StoredSession | null>): void {
+    this.settle(this.read(sid), callback);
+  }
+
+  override set(sid: string, sess: StoredSession, callback?: Callback): void {
+    if (!SESSION_ID_PATTERN.test(sid)) return void callback?.(new Error('invalid session id'));
+    sess.__lastAccess = this.now();
+    super.set(sid, sess, (error?: unknown) => callback?.(error ? this.unavailable(error) : undefined));
+  }
+
+  /**
+   * Pushes the expiry back (only `expire`, as connect-pg-simple does: the session's data may have
+   * been changed by the app meanwhile), at most once per interval per session in this process.
+   */
+  override touch(sid: string, sess: StoredSession, callback?: Callback): void {
+    const last = this.touched.get(sid) ?? sess.__lastAccess ?? 0;
+    if (this.now() - last < this.touchIntervalMs) return void callback?.();
+    if (this.touched.size >= MAX_TOUCHED) this.touched.clear();
+    this.touched.set(sid, this.now());
+    this.settle(this.run(`UPDATE ${this.quoted} SET expire = to_timestamp($1) WHERE sid = $2`, [this.expiresAt(sess) / 1000, sid]).then(() => undefined), callback);
+  }
+
+  override destroy(sid: string, callback?: Callback): void {
+    super.destroy(sid, (error?: unknown) => callback?.(error ? this.unavailable(error) : undefined));
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.run<{ n: string }>(`SELECT count(*) AS n FROM ${this.quoted} WHERE expire >= to_timestamp($1)`, [this.now() / 1000]);
+    return Number(rows[0]!.n);
+  }
+
+  /** The user's live sessions: `passport.user` is the id itself (the app's form) or an object with it. */
+  async sessionsOf(userId: string): Promise<UserSession[]> {
+    const { rows } = await this.run<{ sid: string; sess: unknown }>(
+      `SELECT sid, sess FROM ${this.quoted} WHERE expire >= to_timestamp($2) AND coalesce(sess->'passport'->'user'->>'id', sess->'passport'->>'user') = $1`,
+      [userId, this.now() / 1000],
+    );
+    return rows.flatMap(({ sid, sess }) => {
+      const session = parseSession(typeof sess === 'string' ? sess : JSON.stringify(sess));
+      return session ? [{ sid, session }] : [];
+    });
+  }
+
+  async reap(): Promise<{ scanned: number; removed: number }> {
+    const { rowCount } = await this.run(`DELETE FROM ${this.quoted} WHERE expire < to_timestamp($1)`, [this.now() / 1000]);
+    return { scanned: rowCount ?? 0, removed: rowCount ?? 0 };
+  }
+
+  async ping(): Promise<void> {
+    await this.run(`SELECT 1 FROM ${this.quoted} LIMIT 1`);
+  }
+
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    super.close();
+    await this.pool.end().catch(() => undefined);
+  }
+
+  private async read(sid: string): Promise<StoredSession | null> {
+    if (!SESSION_ID_PATTERN.test(sid)) return null;
+    const { rows } = await this.run<{ sess: unknown }>(`SELECT sess FROM ${this.quoted} WHERE sid = $1 AND expire >= to_timestamp($2)`, [sid, this.now() / 1000]);
+    if (rows.length === 0) return null;
+    const raw = rows[0]!.sess;
+    const sess = parseSession(typeof raw === 'string' ? raw : JSON.stringify(raw));
+    if (!sess) {
+      this.logger.warn('removed an unreadable session from PostgreSQL; the request is anonymous');
+      await this.run(`DELETE FROM ${this.quoted} WHERE sid = $1`, [sid]);
+    }
+    return sess;
+  }
+
+  /** As connect-pg-simple computes it: the cookie's expiry, or the TTL from now. */
+  private expiresAt(sess: StoredSession): number {
+    const expires = sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : NaN;
+    return Number.isFinite(expires) ? expires : this.now() + this.options.ttlSeconds * 1000;
+  }
+
+  private async run<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
+    try {
+      return await this.pool.query<T>(text, values);
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  private unavailable(error: unknown) {
+    this.logThrottled(error);
+    return storeUnavailable(error);
+  }
+
+  private settle<T>(work: Promise<T>, callback: Callback<T> | undefined): void {
+    work.then(
+      (value) => callback?.(null, value),
+      (error: unknown) => callback?.(error && (error as { status?: number }).status === 503 ? error : this.unavailable(error)),
+    );
+  }
+
+  private logThrottled(error: unknown): void {
+    if (this.now() - this.lastErrorLog < 5000) return;
+    this.lastErrorLog = this.now();
+    this.logger.error({ reason: (error as Error)?.message ?? String(error) }, 'PostgreSQL session store error');
+  }
+}
