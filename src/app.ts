@@ -49,7 +49,8 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(requestLog(deps.logger), deps.metrics.timing(), closeWhileDraining(state));
-  const identify = createIdentify({ cookieName: config.cookie.name, secrets: deps.secrets, store: deps.sessionStore, users: deps.users });
+  const shared = config.session.mode === 'shared';
+  const identify = createIdentify({ cookieName: config.cookie.name, secrets: deps.secrets, store: deps.sessionStore, users: deps.users, acceptUnstamped: shared });
   const own = express.Router();
   own.use(helmet());
 
@@ -69,18 +70,20 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.use('/uploads/products', serveUploads(productsDir(config)), notFound);
   own.use('/api', verifyRoute(identify, deps.logger));
 
-  const passport = createPassport(deps.users, deps.verifier, deps.passwordQueue);
-  const csrf = new CsrfTokens(deps.secrets);
+  const passport = createPassport(deps.users, deps.verifier, deps.passwordQueue, shared);
+  // With shared sessions, CSRF tokens are the main app's (stored in its session by its own
+  // /api/csrf-token): the sidecar neither issues nor refuses them; the cross-site check stays.
+  const csrf = shared ? undefined : new CsrfTokens(deps.secrets);
   own.use(
-    SESSION_PATHS,
+    csrf ? SESSION_PATHS : SESSION_PATHS.filter((p) => p !== '/api/csrf-token'),
     corsAllowlist(config.allowedOrigins),
     crossSiteCheck(config.allowedOrigins),
     sessionMiddleware(config, deps.sessionStore, deps.secrets),
     passport.initialize(),
     passport.session(),
-    csrf.check(),
+    ...(csrf ? [csrf.check()] : []),
   );
-  own.get('/api/csrf-token', csrf.route());
+  if (csrf) own.get('/api/csrf-token', csrf.route());
   own.use('/api', authRoutes(config, passport, deps));
   own.use('/api', uploadRoutes(config, deps.metrics));
   own.use(

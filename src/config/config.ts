@@ -10,6 +10,13 @@ export interface Config {
   host: string;
   production: boolean;
   session: {
+    /**
+     * `own`: the sidecar's own cookie and sessions. `shared`: the main app's store, cookie name and
+     * secret, in the form its express-session + passport read, so a sidecar login is a login there.
+     */
+    mode: 'own' | 'shared';
+    /** Whether every answer re-sends the cookie with a new max age (express-session's `rolling`). */
+    rolling: boolean;
     /** Undefined outside production when SESSION_SECRET is unset: a secret file is used instead. */
     secrets: string[] | undefined;
     store: 'file' | 'redis' | 'postgres';
@@ -102,9 +109,11 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   if (sameSite === 'none' && secure === 'false') {
     read.problem('COOKIE_SAMESITE', 'none', 'browsers reject SameSite=None without Secure; use COOKIE_SECURE=true or auto');
   }
-  const cookieName = read.string('COOKIE_NAME', 'sidecar.sid');
-  if (cookieName === 'connect.sid') {
-    read.problem('COOKIE_NAME', cookieName, "is the main app's express-session cookie and would be overwritten; choose another name");
+  const mode = read.oneOf('SESSION_MODE', ['own', 'shared'] as const, 'own');
+  const shared = mode === 'shared';
+  const cookieName = read.string('COOKIE_NAME', shared ? 'connect.sid' : 'sidecar.sid');
+  if (cookieName === 'connect.sid' && !shared) {
+    read.problem('COOKIE_NAME', cookieName, "is the main app's express-session cookie and would be overwritten; choose another name, or set SESSION_MODE=shared to share the app's sessions");
   } else if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
     read.problem('COOKIE_NAME', cookieName, 'must be a valid cookie name (letters, digits and !#$%&\'*+-.^_`|~)');
   }
@@ -123,6 +132,8 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     host: read.string('HOST', '127.0.0.1'),
     production,
     session: {
+      mode,
+      rolling: read.boolean('SESSION_ROLLING', !shared),
       secrets,
       store,
       dir: path.resolve(cwd, read.string('SESSION_DIR', './sessions')),
@@ -131,7 +142,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       touchIntervalSeconds: read.integer('SESSION_TOUCH_INTERVAL', Math.max(1, Math.floor(ttlSeconds / 10)), 0, ttlSeconds),
       reapIntervalSeconds: read.integer('SESSION_REAP_INTERVAL', 3600, 0, 604_800),
       redisUrl,
-      redisPrefix: read.string('REDIS_PREFIX', 'sidecar:sess:'),
+      redisPrefix: read.string('REDIS_PREFIX', shared ? 'sess:' : 'sidecar:sess:'),
       redisTimeoutMs: read.integer('REDIS_TIMEOUT_MS', 1000, 50, 60_000),
     },
     cookie: { name: cookieName, secure: secure === 'auto' ? 'auto' : secure === 'true', sameSite },
@@ -221,6 +232,14 @@ class Reader {
 
   string(name: string, fallback: string): string {
     return this.optional(name) ?? fallback;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    this.problem(name, raw, 'must be true or false');
+    return fallback;
   }
 
   pattern(name: string, fallback: string, pattern: RegExp, message: string): string {

@@ -5,7 +5,7 @@ import { createLogger } from '../observability/logger.js';
 import { LogCapture, eventually, tempDir } from '../testing/harness.js';
 import { sessionFor, sessionStoreContract } from '../testing/session-store-contract.js';
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.js';
-import type { StoredSession } from './session-store.js';
+import { principalOf, type StoredSession } from './session-store.js';
 
 sessionStoreContract('file', async () =>
   new FileSessionStore({ dir: path.join(await tempDir(), 'sessions'), ttlSeconds: 3600, touchIntervalSeconds: 360, reapIntervalSeconds: 0, logger: createLogger('silent') }),
@@ -78,7 +78,7 @@ describe('FileSessionStore', () => {
     const stored = JSON.parse(await fs.readFile(path.join(dir, 'sid-roll.json'), 'utf8'));
     expect(stored.__lastAccess).toBe(clock.now);
     clock.now += 3_500_000; // past the first write's expiry, within the touched one
-    expect((await get(store, 'sid-roll'))?.passport?.user?.id).toBe('u1');
+    expect(principalOf(await get(store, 'sid-roll'))?.id).toBe('u1');
   });
 
   it('sees at once a session file that another process rewrote or removed', async () => {
@@ -86,9 +86,9 @@ describe('FileSessionStore', () => {
     const other = new FileSessionStore({ dir, ttlSeconds: 3600, touchIntervalSeconds: 360, reapIntervalSeconds: 0, logger: createLogger('silent') });
     stores.push(other);
     await set(store, 'sid-shared', sessionFor('u1'));
-    expect((await get(store, 'sid-shared'))?.passport?.user?.id).toBe('u1');
+    expect(principalOf(await get(store, 'sid-shared'))?.id).toBe('u1');
     await set(other, 'sid-shared', sessionFor('u2'));
-    expect((await get(store, 'sid-shared'))?.passport?.user?.id).toBe('u2');
+    expect(principalOf(await get(store, 'sid-shared'))?.id).toBe('u2');
     await new Promise<void>((resolve) => other.destroy('sid-shared', () => resolve()));
     expect(await get(store, 'sid-shared')).toBeNull();
   });

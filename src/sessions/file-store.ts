@@ -6,7 +6,7 @@ import session from 'express-session';
 import createFileStore from 'session-file-store';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { parseSession, SESSION_ID_PATTERN, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
+import { parseSession, principalOf, SESSION_ID_PATTERN, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
 
 const StockFileStore = createFileStore(session);
 
@@ -123,7 +123,7 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
       const sid = name.slice(0, -'.json'.length);
       try {
         const session = parseSession(await fsp.readFile(path.join(this.dir, name), 'utf8'));
-        if (session && !this.isExpired(session) && session.passport?.user?.id === userId) found.push({ sid, session });
+        if (session && !this.isExpired(session) && principalOf(session)?.id === userId) found.push({ sid, session });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }

@@ -11,7 +11,7 @@ export function sessionMiddleware(config: Config, store: SessionStore, secrets: 
     store,
     resave: false,
     saveUninitialized: false,
-    rolling: true,
+    rolling: config.session.rolling,
     unset: 'destroy',
     cookie: {
       path: '/',

@@ -68,8 +68,8 @@ describe.skipIf(!available)('PostgreSQL session store (connect-pg-simple rows)',
     await cb((done) => store.set('sid-touch-pg', sess, done));
     await db.query(`UPDATE session SET sess = jsonb_set(sess::jsonb, '{csrfToken}', '"from-the-app"')::json WHERE sid = 'sid-touch-pg'`);
     await cb((done) => store.touch('sid-touch-pg', { ...sess, cookie: { ...sess.cookie, expires: new Date(Date.now() + 7_200_000) } } as StoredSession, done));
-    const got = await cb<StoredSession & { csrfToken?: string }>((done) => store.get('sid-touch-pg', done));
-    expect(got?.csrfToken).toBe('from-the-app');
+    const got = await cb<StoredSession | null>((done) => store.get('sid-touch-pg', done));
+    expect((got as { csrfToken?: string } | null)?.csrfToken).toBe('from-the-app');
   });
 
   it('answers 503 SESSION_STORE_UNAVAILABLE while PostgreSQL is down, and serves again when it is back', async () => {
@@ -82,6 +82,6 @@ describe.skipIf(!available)('PostgreSQL session store (connect-pg-simple rows)',
     } finally {
       await db.start();
     }
-    expect((await cb<StoredSession>((done) => store.get('sid-outage-1', done)))?.passport?.user).toMatchObject({ id: 'u1' });
+    expect((await cb<StoredSession | null>((done) => store.get('sid-outage-1', done)))?.passport?.user).toBe('u1');
   }, 30_000);
 });

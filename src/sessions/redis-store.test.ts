@@ -6,7 +6,7 @@ import { requireProgram } from '../testing/programs.js';
 import { startRedis, type ThrowawayRedis } from '../testing/redis.js';
 import { sessionFor, sessionStoreContract } from '../testing/session-store-contract.js';
 import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-store.js';
-import type { StoredSession } from './session-store.js';
+import { principalOf, type StoredSession } from './session-store.js';
 
 const redisBin = requireProgram('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
 
@@ -103,6 +103,6 @@ describe.skipIf(!redisBin)('Redis session store', () => {
     while (!store.redis.isReady && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await expect(store.ping()).resolves.toBeUndefined();
     await set(store, 'sid-outage-2', sessionFor('u2'));
-    expect((await get(store, 'sid-outage-2'))?.passport?.user?.id).toBe('u2');
+    expect(principalOf(await get(store, 'sid-outage-2'))?.id).toBe('u2');
   });
 });

@@ -1,7 +1,7 @@
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import type { Logger } from 'pino';
-import { parseSession, SESSION_ID_PATTERN, storeUnavailable, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
+import { parseSession, principalOf, SESSION_ID_PATTERN, storeUnavailable, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
 
 export interface RedisSessionStoreOptions {
   url: string;
@@ -87,7 +87,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
       const values = await this.command(this.redis.mGet(keys));
       values.forEach((text, i) => {
         const session = text ? parseSession(text) : null;
-        if (session?.passport?.user?.id === userId) found.push({ sid: keys[i]!.slice(this.prefix.length), session });
+        if (session && principalOf(session)?.id === userId) found.push({ sid: keys[i]!.slice(this.prefix.length), session });
       });
     }
     return found;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SessionStore, UserSession } from './session-store.js';
+import { principalOf, type SessionStore, type UserSession } from './session-store.js';
 
 /** What an admin sees of a session: never its id, only a handle derived from it. */
 export interface SessionView {
@@ -16,7 +16,7 @@ export function sessionHandle(sid: string): string {
 }
 
 export function viewOf({ sid, session }: UserSession): SessionView {
-  const principal = session.passport?.user;
+  const principal = principalOf(session);
   const iso = (ms: number | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
   return {
     id: sessionHandle(sid),

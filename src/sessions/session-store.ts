@@ -1,19 +1,41 @@
 import { HttpError } from '../http/http-error.js';
 import type { Store, SessionData } from 'express-session';
 
-/** What the sidecar stores about a login, beside passport's user reference. */
+/**
+ * A login as express-session + passport store it: `passport.user` is the user's id, exactly as an
+ * app's own passport writes it, so the main app can read a session the sidecar wrote. The sidecar's
+ * bookkeeping sits beside it under `sidecar`, which such an app ignores. (Sessions written before
+ * this form carried the bookkeeping in `passport.user` itself; they are still read.)
+ */
 export interface StoredSession extends SessionData {
   __lastAccess?: number;
-  passport?: { user?: SessionPrincipal };
+  passport?: { user?: string | LegacyPrincipal };
+  sidecar?: LoginFacts;
 }
 
-export interface SessionPrincipal {
-  id: string;
+/** What the sidecar records about a login. */
+export interface LoginFacts {
   /** Changes when the user's password changes, which ends the user's other sessions. */
   stamp: string;
   createdAt: number;
   ip?: string;
   userAgent?: string;
+}
+
+interface LegacyPrincipal extends LoginFacts {
+  id: string;
+}
+
+/** The logged-in user's id and what the sidecar knows of the login; undefined for no login. */
+export interface SessionPrincipal extends Partial<LoginFacts> {
+  id: string;
+}
+
+export function principalOf(sess: StoredSession | null | undefined): SessionPrincipal | undefined {
+  const user = sess?.passport?.user;
+  if (typeof user === 'string' && user !== '') return { ...sess!.sidecar, id: user };
+  if (user && typeof user === 'object' && typeof user.id === 'string') return user;
+  return undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it, afterEach } from 'vitest';
-import type { SessionStore, StoredSession } from '../sessions/session-store.js';
+import { principalOf, type SessionStore, type StoredSession } from '../sessions/session-store.js';
 
 type Factory = () => Promise<SessionStore>;
 
@@ -9,7 +9,8 @@ const call = <T>(fn: (cb: (err?: unknown, value?: T) => void) => void) =>
 export function sessionFor(userId: string): StoredSession {
   return {
     cookie: { originalMaxAge: 3_600_000, path: '/', httpOnly: true, expires: new Date(Date.now() + 3_600_000) },
-    passport: { user: { id: userId, stamp: 'stamp', createdAt: Date.now() } },
+    passport: { user: userId },
+    sidecar: { stamp: 'stamp', createdAt: Date.now() },
   } as unknown as StoredSession;
 }
 
@@ -30,7 +31,7 @@ export function sessionStoreContract(name: string, factory: Factory): void {
       const store = await open();
       await call((cb) => store.set('sid-roundtrip-1', sessionFor('u1'), cb));
       const got = await call<StoredSession | null>((cb) => store.get('sid-roundtrip-1', cb));
-      expect(got?.passport?.user?.id).toBe('u1');
+      expect(principalOf(got)?.id).toBe('u1');
       expect(got?.cookie?.originalMaxAge).toBe(3_600_000);
     });
 
@@ -67,7 +68,7 @@ export function sessionStoreContract(name: string, factory: Factory): void {
       await call((cb) => store.set('sid-replace-1', sessionFor('u1'), cb));
       await call((cb) => store.set('sid-replace-1', sessionFor('u2'), cb));
       const got = await call<StoredSession | null>((cb) => store.get('sid-replace-1', cb));
-      expect(got?.passport?.user?.id).toBe('u2');
+      expect(principalOf(got)?.id).toBe('u2');
     });
 
     it('counts live sessions', async () => {
@@ -87,7 +88,7 @@ export function sessionStoreContract(name: string, factory: Factory): void {
       await call((cb) => store.set('sid-list-3', sessionFor(`${user}-other`), cb));
       const listed = await store.sessionsOf(user);
       expect(listed.map((s) => s.sid).sort()).toEqual(['sid-list-1', 'sid-list-2']);
-      expect(listed[0]!.session.passport?.user?.id).toBe(user);
+      expect(principalOf(listed[0]!.session)?.id).toBe(user);
       await call((cb) => store.destroy('sid-list-1', cb));
       expect((await store.sessionsOf(user)).map((s) => s.sid)).toEqual(['sid-list-2']);
     });
