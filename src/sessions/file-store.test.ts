@@ -7,8 +7,24 @@ import { sessionFor, sessionStoreContract } from '../testing/session-store-contr
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.js';
 import type { StoredSession } from './session-store.js';
 
-sessionStoreContract('file', async () =>
-  new FileSessionStore({ dir: path.join(await tempDir(), 'sessions'), ttlSeconds: 3600, touchIntervalSeconds: 360, reapIntervalSeconds: 0, logger: createLogger('silent') }),
+let contractDir = '';
+sessionStoreContract(
+  'file',
+  async () => {
+    contractDir = path.join(await tempDir(), 'sessions');
+    return new FileSessionStore({ dir: contractDir, ttlSeconds: 3600, touchIntervalSeconds: 360, reapIntervalSeconds: 0, logger: createLogger('silent') });
+  },
+  {
+    // The directory replaced by a file, as a mistaken deploy or cleanup job would leave it.
+    inject: async () => {
+      await fs.rename(contractDir, `${contractDir}.away`);
+      await fs.writeFile(contractDir, '');
+    },
+    recover: async () => {
+      await fs.rm(contractDir);
+      await fs.rename(`${contractDir}.away`, contractDir);
+    },
+  },
 );
 
 const stores: FileSessionStore[] = [];

@@ -52,7 +52,10 @@ describe.skipIf(!redisBin)('Redis session store', () => {
     }
   };
 
-  sessionStoreContract('redis', () => open());
+  sessionStoreContract('redis', () => open(), {
+    inject: async () => redis.pause(),
+    recover: async () => redis.resume(),
+  });
 
   it('keeps sessions under the configured prefix with an expiry of the cookie max age', async () => {
     const store = await open({ prefix: 'myapp:s:' });
