@@ -28,8 +28,8 @@ describe.skipIf(!canMount)('the sidecar when its session directory fails', () =>
     await Promise.all(harnesses.splice(0).map((h) => h.close()));
     for (const mount of mounts.splice(0)) execFileSync('umount', ['-l', mount]);
   });
-  const harness = async (sessionDir: string) => {
-    const h = await startHarness({ users: [ADMIN], env: { SESSION_DIR: sessionDir } });
+  const harness = async (sessionDir: string, env: Record<string, string> = {}) => {
+    const h = await startHarness({ users: [ADMIN], env: { SESSION_DIR: sessionDir, ...env } });
     harnesses.push(h);
     return h;
   };
@@ -86,5 +86,19 @@ describe.skipIf(!canMount)('the sidecar when its session directory fails', () =>
     const ready = await request(h.app).get('/ready');
     expect(ready.status).toBe(503);
     expect(ready.body.checks.sessionStore).toMatchObject({ ok: false, error: 'ENOTDIR' });
+  });
+
+  it('logs a session save that fails after the response started as one JSON line, and the answer is whole', async () => {
+    const mount = await disk();
+    const h = await harness(path.join(mount, 'sessions'), { SESSION_TOUCH_INTERVAL: '0' });
+    const cookie = cookieHeader((await login(h).expect(200)).headers['set-cookie']);
+    execFileSync('mount', ['-o', 'remount,ro', mount]);
+    const before = h.logs.lines.length;
+    const res = await request(h.app).get('/api/user').set('Cookie', cookie);
+    expect(res.status).toBe(200);
+    expect(res.body.username).toBe(ADMIN.username);
+    await new Promise((r) => setTimeout(r, 50));
+    const errors = h.logs.lines.slice(before).filter((l) => (l.level as number) >= 50);
+    expect(errors.map((l) => l.msg)).toEqual(['file session store error']);
   });
 });
