@@ -7,7 +7,9 @@ import { LoginRegulation } from './auth/regulation.js';
 import { PasswordQueue } from './auth/password-queue.js';
 import { Metrics } from './observability/metrics.js';
 import { createSessionStore } from './sessions/create-store.js';
+import { boundedRedis } from './sessions/bounded-redis.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
+import { withTimeout } from './sessions/timeout.js';
 import { resolveSessionSecrets } from './sessions/secret.js';
 import type { SessionStore } from './sessions/session-store.js';
 import type { AdminDataSource } from './admin/data-source.js';
@@ -47,11 +49,13 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   );
   const passwordQueue = new PasswordQueue(config.login.passwordConcurrency, config.login.passwordQueue);
   // With Redis, failure counts are shared by every process; prefixed beside the session keys.
-  const redis = sessionStore instanceof RedisSessionStore ? sessionStore.redis : undefined;
+  const { redisTimeoutMs } = config.session;
+  const redis = sessionStore instanceof RedisSessionStore ? boundedRedis(sessionStore.redis, redisTimeoutMs) : undefined;
   const regulation = new LoginRegulation(config.login, redis, config.session.redisPrefix.replace(/[^:]*:?$/, ''));
   const uploadStats = new UploadStats(productsDir(config));
   const metrics = new Metrics({
-    activeSessions: async () => sessionStore.count?.(),
+    // A scrape leaves the gauge out rather than wait on a store that hangs.
+    activeSessions: async () => (sessionStore.count ? withTimeout(sessionStore.count(), redisTimeoutMs, 'the session count') : undefined),
     passwordQueue: () => ({ depth: passwordQueue.depth, active: passwordQueue.active }),
     storedUploads: () => uploadStats.read(),
   });

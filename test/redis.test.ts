@@ -17,6 +17,7 @@ describe.skipIf(!redisBin)('the sidecar on SESSION_STORE=redis', () => {
     await redis?.destroy();
   });
   afterEach(async () => {
+    redis.resume();
     await Promise.all(harnesses.splice(0).map((h) => h.close()));
     await redis.start().catch(() => undefined);
   });
@@ -100,5 +101,55 @@ describe.skipIf(!redisBin)('the sidecar on SESSION_STORE=redis', () => {
     expect(result.stdout).toContain('Ended 1 session of "bob".');
     const bobId = (await h.deps.users.findByUsername('bob'))!.id;
     expect(await h.deps.sessionStore.sessionsOf(bobId)).toEqual([]);
+  });
+
+  describe('while Redis hangs (SIGSTOP) with its connections open', () => {
+    const TIMEOUT_MS = 300;
+    const timed = async <T>(work: () => Promise<T>): Promise<{ res: T; ms: number }> => {
+      const started = performance.now();
+      const res = await work();
+      return { res, ms: performance.now() - started };
+    };
+
+    it('answers a logged-in request 503 SESSION_STORE_UNAVAILABLE with Retry-After within the timeout, and the user is still logged in afterwards', async () => {
+      const h = await harness();
+      const cookie = cookieHeader((await login(h)).headers['set-cookie']);
+      redis.pause();
+      const { res, ms } = await timed(() => request(h.app).get('/api/user').set('Cookie', cookie));
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ success: false, error: 'SESSION_STORE_UNAVAILABLE' });
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(ms).toBeLessThan(1.5 * TIMEOUT_MS);
+      redis.resume();
+      // What the stalled connection had queued has run by the time a new command answers.
+      await h.deps.sessionStore.ping();
+      const after = await request(h.app).get('/api/user').set('Cookie', cookie);
+      expect(after.status).toBe(200);
+      expect(after.body.username).toBe('alice');
+    });
+
+    it('answers a login 503 within the timeout, rate limiter included, and sets no cookie', async () => {
+      const h = await harness();
+      redis.pause();
+      const { res, ms } = await timed(() => login(h));
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ success: false, error: 'SESSION_STORE_UNAVAILABLE' });
+      expect(res.headers['retry-after']).toBeDefined();
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(ms).toBeLessThan(1.5 * TIMEOUT_MS);
+    });
+
+    it('answers /metrics within the timeout, without the active-sessions gauge', async () => {
+      const h = await harness();
+      await login(h);
+      expect((await request(h.app).get('/metrics')).text).toMatch(/^sidecar_active_sessions \d+$/m);
+      redis.pause();
+      const { res, ms } = await timed(() => request(h.app).get('/metrics'));
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('sidecar_http_request_duration_seconds');
+      expect(res.text).not.toMatch(/^sidecar_active_sessions \d+$/m);
+      expect(ms).toBeLessThan(1.5 * TIMEOUT_MS);
+    });
   });
 });

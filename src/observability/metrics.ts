@@ -47,6 +47,7 @@ export class Metrics {
       async collect() {
         const count = await sources.activeSessions().catch(() => undefined);
         if (count !== undefined) this.set(count);
+        else this.remove();
       },
     });
     new Gauge({

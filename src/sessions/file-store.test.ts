@@ -7,8 +7,24 @@ import { sessionFor, sessionStoreContract } from '../testing/session-store-contr
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.js';
 import { principalOf, type StoredSession } from './session-store.js';
 
-sessionStoreContract('file', async () =>
-  new FileSessionStore({ dir: path.join(await tempDir(), 'sessions'), ttlSeconds: 3600, touchIntervalSeconds: 360, reapIntervalSeconds: 0, logger: createLogger('silent') }),
+let contractDir = '';
+sessionStoreContract(
+  'file',
+  async () => {
+    contractDir = path.join(await tempDir(), 'sessions');
+    return new FileSessionStore({ dir: contractDir, ttlSeconds: 3600, touchIntervalSeconds: 360, reapIntervalSeconds: 0, logger: createLogger('silent') });
+  },
+  {
+    // The directory replaced by a file, as a mistaken deploy or cleanup job would leave it.
+    inject: async () => {
+      await fs.rename(contractDir, `${contractDir}.away`);
+      await fs.writeFile(contractDir, '');
+    },
+    recover: async () => {
+      await fs.rm(contractDir);
+      await fs.rename(`${contractDir}.away`, contractDir);
+    },
+  },
 );
 
 const stores: FileSessionStore[] = [];
@@ -21,7 +37,7 @@ interface Clock {
 }
 
 async function open(overrides: Partial<FileSessionStoreOptions> = {}, clock: Clock = { now: Date.now() }) {
-  const dir = path.join(await tempDir(), 'sessions');
+  const dir = overrides.dir ?? path.join(await tempDir(), 'sessions');
   const logs = new LogCapture();
   const store = new FileSessionStore({
     dir,
@@ -140,5 +156,134 @@ describe('FileSessionStore', () => {
     const { store, dir } = await open();
     await fs.writeFile(path.join(dir, '..', 'outside.json'), JSON.stringify(sessionFor('evil')));
     expect(await get(store, '../outside')).toBeNull();
+  });
+});
+
+describe('FileSessionStore with files that are not plain session files', () => {
+  it('answers a session file that is a link to another session as no session, and removes the link', async () => {
+    const { store, dir } = await open();
+    await set(store, 'sid-victim', sessionFor('victim'));
+    await fs.symlink(path.join(dir, 'sid-victim.json'), path.join(dir, 'sid-link.json'));
+    expect(await get(store, 'sid-link')).toBeNull();
+    await expect(fs.lstat(path.join(dir, 'sid-link.json'))).rejects.toThrow();
+    expect(principalOf(await get(store, 'sid-victim'))?.id).toBe('victim');
+  });
+
+  it('answers a session file that is a FIFO as no session without blocking', async () => {
+    const { store, dir } = await open();
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', [path.join(dir, 'sid-fifo.json')]);
+    expect(await get(store, 'sid-fifo')).toBeNull();
+  });
+
+  it('answers a session file over the size cap as no session without reading it', async () => {
+    const { store, dir } = await open({ maxFileBytes: 1024 });
+    const big = { ...sessionFor('u1'), padding: 'x'.repeat(2000) };
+    await fs.writeFile(path.join(dir, 'sid-big.json'), JSON.stringify(big));
+    expect(await get(store, 'sid-big')).toBeNull();
+    await expect(fs.access(path.join(dir, 'sid-big.json'))).rejects.toThrow();
+  });
+
+  it('answers a session path that is a directory as no session, not an error', async () => {
+    const { store, dir } = await open();
+    await fs.mkdir(path.join(dir, 'sid-dir.json'));
+    expect(await get(store, 'sid-dir')).toBeNull();
+  });
+
+  it('keeps no more session text in its cache than its byte bound', async () => {
+    const { store } = await open({ cacheBytes: 1000 });
+    for (let i = 0; i < 10; i += 1) {
+      await set(store, `sid-cache-${i}`, { ...sessionFor('u1'), padding: 'x'.repeat(300) } as StoredSession);
+      await get(store, `sid-cache-${i}`);
+    }
+    const cache = (store as unknown as { cache: Map<string, { text: string }> }).cache;
+    expect([...cache.values()].reduce((n, e) => n + e.text.length, 0)).toBeLessThanOrEqual(1000);
+    expect(cache.size).toBeGreaterThan(0);
+  });
+});
+
+describe('FileSessionStore when its directory fails', () => {
+  it('creates the session directory again (0700) on the next write after it was deleted', async () => {
+    const { store, dir } = await open();
+    await fs.rm(dir, { recursive: true });
+    await set(store, 'sid-again', sessionFor('u1'));
+    expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
+    expect(principalOf(await get(store, 'sid-again'))?.id).toBe('u1');
+  });
+
+  it('fails with 503 SESSION_STORE_UNAVAILABLE and Retry-After when the directory is replaced by a file, and is not ready', async () => {
+    const { store, dir } = await open();
+    await set(store, 'sid-gone', sessionFor('u1'));
+    await fs.rm(dir, { recursive: true });
+    await fs.writeFile(dir, 'not a directory');
+    await expect(get(store, 'sid-gone')).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE', headers: { 'Retry-After': '5' } });
+    await expect(set(store, 'sid-new', sessionFor('u1'))).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE' });
+    await expect(store.ping()).rejects.toThrow();
+  });
+
+  it('keeps reaping past a file it cannot read, and warns about that file once', async () => {
+    const clock = { now: Date.now() };
+    const { store, dir, logs } = await open({}, clock);
+    await set(store, 'sid-locked', sessionFor('u1'));
+    for (let i = 0; i < 6; i += 1) await set(store, `sid-reap-${i}`, sessionFor('u1'));
+    clock.now += 3_700_000;
+    // Root reads any file: the reap runs as nobody, owner of everything but the locked file.
+    await fs.chmod(path.dirname(dir), 0o711);
+    for (const name of ['.', ...(await fs.readdir(dir))]) await fs.chown(path.join(dir, name), 65534, 65534);
+    await fs.chown(path.join(dir, 'sid-locked.json'), 0, 0);
+    await fs.chmod(path.join(dir, 'sid-locked.json'), 0o000);
+    const asNobody = async <T>(work: () => Promise<T>): Promise<T> => {
+      process.seteuid!(65534);
+      try {
+        return await work();
+      } finally {
+        process.seteuid!(0);
+      }
+    };
+    expect(await asNobody(() => store.reap())).toEqual({ scanned: 7, removed: 6 });
+    await asNobody(() => store.reap());
+    expect(await fs.readdir(dir)).toEqual(['sid-locked.json']);
+    expect(logs.lines.filter((l) => l.msg === 'skipped a session file the reaper cannot read or remove')).toHaveLength(1);
+  });
+});
+
+describe('FileSessionStore over time', () => {
+  it('removes temporary files a killed writer left as soon as it starts', async () => {
+    const dir = path.join(await tempDir(), 'sessions');
+    await fs.mkdir(dir);
+    const stale = path.join(dir, '.sid-killed.json.abcdef.tmp');
+    await fs.writeFile(stale, '{');
+    const old = new Date(Date.now() - 120_000);
+    await fs.utimes(stale, old, old);
+    await fs.writeFile(path.join(dir, '.sid-writing.json.123456.tmp'), '{');
+    const { store } = await open({ dir });
+    await eventually(async () => !(await fs.readdir(dir)).includes('.sid-killed.json.abcdef.tmp'));
+    expect(await fs.readdir(dir)).toEqual(['.sid-writing.json.123456.tmp']);
+    await store.close();
+  });
+
+  it('treats a last access in the future (the clock stepped back) as now: rewritten on touch, expired a TTL later', async () => {
+    const { store, dir, clock } = await open();
+    const stepped = clock.now;
+    clock.now += 10 * 3_600_000;
+    await set(store, 'sid-future', sessionFor('u1'));
+    clock.now = stepped;
+    await touch(store, 'sid-future', (await get(store, 'sid-future'))!);
+    expect(JSON.parse(await fs.readFile(path.join(dir, 'sid-future.json'), 'utf8')).__lastAccess).toBe(stepped);
+    clock.now += 3_600_001;
+    expect(await get(store, 'sid-future')).toBeNull();
+  });
+
+  it('corrects a last access in the future when reaping, so an unused session still expires a TTL later', async () => {
+    const { store, dir, clock } = await open();
+    const stepped = clock.now;
+    clock.now += 10 * 3_600_000;
+    await set(store, 'sid-future-idle', sessionFor('u1'));
+    clock.now = stepped;
+    await store.reap();
+    expect(JSON.parse(await fs.readFile(path.join(dir, 'sid-future-idle.json'), 'utf8')).__lastAccess).toBe(stepped);
+    clock.now += 3_700_000;
+    await store.reap();
+    expect(await fs.readdir(dir)).toEqual([]);
   });
 });

@@ -1,12 +1,24 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import session from 'express-session';
 import createFileStore from 'session-file-store';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { parseSession, principalOf, SESSION_ID_PATTERN, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
+import { readSessionFile, sessionFileVersion } from './session-file.js';
+import {
+  isExpired,
+  parseSession,
+  principalOf,
+  SESSION_ID_PATTERN,
+  settle,
+  storeUnavailable,
+  touchIsDue,
+  type Callback,
+  type SessionStore,
+  type StoredSession,
+  type UserSession,
+} from './session-store.js';
 
 const StockFileStore = createFileStore(session);
 
@@ -22,20 +34,25 @@ export interface FileSessionStoreOptions {
   reapConcurrency?: number;
   /** How many recently read session files are kept, keyed by inode, mtime and size. */
   cacheEntries?: number;
+  /** How many characters of session text the cache holds at most. */
+  cacheBytes?: number;
+  /** A larger session file is unreadable (answered as no session and removed). */
+  maxFileBytes?: number;
   now?: () => number;
 }
 
-type Callback<T = void> = (err?: unknown, value?: T) => void;
-
-const STALE_TEMP_FILE_MS = 60 * 60 * 1000;
-// The callback API costs fewer threadpool round trips than fs/promises on the hot path.
-const statFile = promisify(fs.stat);
-const readFile = promisify(fs.readFile);
+/** A temporary file this old was left by a write that never finished (the process was killed). */
+const STALE_TEMP_FILE_MS = 60 * 1000;
+const MAX_FILE_BYTES = 64 * 1024;
+/** Unreadable files warned about once each; the set is emptied past this size. */
+const MAX_WARNED_FILES = 1000;
 
 /**
  * session-file-store, hardened: missing, expired and corrupt sessions are answered at once as
  * anonymous; touch() rewrites a file at most once per interval; files are 0600 and written
- * atomically; reaping runs in-process without blocking the event loop.
+ * atomically; only regular files of bounded size are read, never through a link; reaping runs
+ * in-process without blocking the event loop. A failing directory (full, read-only, gone, not a
+ * directory) fails the request with 503 (507 when full), never ends a session.
  */
 export class FileSessionStore extends StockFileStore implements SessionStore {
   readonly kind = 'file';
@@ -44,15 +61,21 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
   private readonly touchIntervalMs: number;
   private readonly logger: Logger;
   private readonly reapConcurrency: number;
+  private readonly maxFileBytes: number;
   private readonly now: () => number;
   private readonly reapTimer: NodeJS.Timeout | undefined;
   private reaping: Promise<{ scanned: number; removed: number }> | undefined;
+  private readonly sweepingTemps: Promise<unknown>;
   private readonly cacheEntries: number;
+  private readonly cacheBytes: number;
   /**
-   * Text of recently read files. A hit still costs a stat, so a file rewritten or removed by any
+   * Text of recently read files. A hit still costs an lstat, so a file rewritten or removed by any
    * process is seen at once; it saves the open/read/close round trips of a full read.
    */
   private readonly cache = new Map<string, { version: string; text: string }>();
+  private cachedBytes = 0;
+  private readonly warnedFiles = new Set<string>();
+  private lastErrorLog = 0;
 
   constructor(options: FileSessionStoreOptions) {
     fs.mkdirSync(options.dir, { recursive: true, mode: 0o700 });
@@ -69,33 +92,27 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     this.touchIntervalMs = options.touchIntervalSeconds * 1000;
     this.logger = options.logger;
     this.reapConcurrency = options.reapConcurrency ?? 4;
+    this.maxFileBytes = options.maxFileBytes ?? MAX_FILE_BYTES;
     this.now = options.now ?? Date.now;
     this.cacheEntries = options.cacheEntries ?? 1000;
+    this.cacheBytes = options.cacheBytes ?? 8 * 1024 * 1024;
     if (options.reapIntervalSeconds > 0) {
       this.reapTimer = setInterval(() => void this.reapLogged(), options.reapIntervalSeconds * 1000);
       this.reapTimer.unref();
     }
+    this.sweepingTemps = this.sweepStaleTemps();
   }
 
   override get(sid: string, callback: Callback<StoredSession | null>): void {
-    this.read(sid).then(
-      (sess) => callback(null, sess),
-      (error) => callback(error),
-    );
+    void settle(this.guard(this.read(sid)), callback);
   }
 
   override set(sid: string, sess: StoredSession, callback?: Callback): void {
-    this.write(sid, sess).then(
-      () => callback?.(),
-      (error) => callback?.(error),
-    );
+    void settle(this.guard(this.write(sid, sess)), callback);
   }
 
   override touch(sid: string, sess: StoredSession, callback?: Callback): void {
-    this.refresh(sid, sess).then(
-      () => callback?.(),
-      (error) => callback?.(error),
-    );
+    void settle(this.guard(this.refresh(sid, sess)), callback);
   }
 
   override destroy(sid: string, callback?: Callback): void {
@@ -103,36 +120,38 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
       callback?.();
       return;
     }
-    this.cache.delete(sid);
-    fsp.rm(this.fileOf(sid), { force: true }).then(
-      () => callback?.(),
-      (error) => callback?.(error),
+    this.forget(sid);
+    void settle(this.guard(fsp.rm(this.fileOf(sid), { force: true })), callback);
+  }
+
+  count(): Promise<number> {
+    return this.guard(
+      (async () => {
+        let count = 0;
+        for (const name of await fsp.readdir(this.dir)) if (isSessionFile(name)) count += 1;
+        return count;
+      })(),
     );
   }
 
-  async count(): Promise<number> {
-    let count = 0;
-    for (const name of await fsp.readdir(this.dir)) if (isSessionFile(name)) count += 1;
-    return count;
-  }
-
-  async sessionsOf(userId: string): Promise<UserSession[]> {
+  sessionsOf(userId: string): Promise<UserSession[]> {
     const found: UserSession[] = [];
-    await this.eachFile(async (name) => {
+    const listing = this.eachFile(async (name) => {
       if (!isSessionFile(name)) return;
-      const sid = name.slice(0, -'.json'.length);
-      try {
-        const session = parseSession(await fsp.readFile(path.join(this.dir, name), 'utf8'));
-        if (session && !this.isExpired(session) && principalOf(session)?.id === userId) found.push({ sid, session });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const read = await readSessionFile(path.join(this.dir, name), this.maxFileBytes).catch(() => 'unreadable' as const);
+      const session = typeof read === 'object' ? parseSession(read.text) : null;
+      if (session && !isExpired(session, this.ttlMs, this.now()) && principalOf(session)?.id === userId) {
+        found.push({ sid: name.slice(0, -'.json'.length), session });
       }
     });
-    return found;
+    return this.guard(listing.then(() => found));
   }
 
+  /** Ready when the directory is a directory this process may read and write. */
   async ping(): Promise<void> {
-    await fsp.access(this.dir, fs.constants.R_OK | fs.constants.W_OK);
+    const stat = await fsp.stat(this.dir);
+    if (!stat.isDirectory()) throw Object.assign(new Error('SESSION_DIR is not a directory'), { code: 'ENOTDIR' });
+    await fsp.access(this.dir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
   }
 
   /** Deletes expired and unreadable session files and stale temporary files. */
@@ -145,69 +164,90 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
 
   async close(): Promise<void> {
     if (this.reapTimer) clearInterval(this.reapTimer);
-    await this.reaping?.catch(() => undefined);
+    await Promise.all([this.reaping?.catch(() => undefined), this.sweepingTemps]);
   }
 
   private fileOf(sid: string): string {
     return path.join(this.dir, `${sid}.json`);
   }
 
-  private isExpired(sess: StoredSession): boolean {
-    const maxAge = sess.cookie?.originalMaxAge ?? this.ttlMs;
-    return (sess.__lastAccess ?? 0) + maxAge < this.now();
+  /** A failure of the directory as the 503 (507 when full) the request gets, logged at most every 5 s. */
+  private guard<T>(work: Promise<T>): Promise<T> {
+    return work.catch((error: unknown) => {
+      if (this.now() - this.lastErrorLog >= 5000) {
+        this.lastErrorLog = this.now();
+        this.logger.error({ err: error }, 'file session store error');
+      }
+      throw storeUnavailable(error);
+    });
   }
 
   private async read(sid: string): Promise<StoredSession | null> {
     if (!SESSION_ID_PATTERN.test(sid)) return null;
     const file = this.fileOf(sid);
     const text = await this.readText(sid, file);
-    if (text === undefined) return null;
-    const sess = parseSession(text);
-    if (!sess) {
-      this.cache.delete(sid);
+    const sess = text === 'missing' ? null : parseSession(text === 'unreadable' ? '' : text);
+    if (text !== 'missing' && !sess) {
+      this.forget(sid);
       this.logger.warn({ sessionFile: path.basename(file) }, 'removed unreadable session file; the request is anonymous');
-      await fsp.rm(file, { force: true });
+      // unlink, not rm: never follows a link, and leaves a directory in place.
+      await fsp.unlink(file).catch(() => undefined);
       return null;
     }
-    return this.isExpired(sess) ? null : sess;
+    return sess && !isExpired(sess, this.ttlMs, this.now()) ? sess : null;
   }
 
-  private async readText(sid: string, file: string): Promise<string | undefined> {
-    try {
-      const stat = await statFile(file);
-      const version = `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
-      const cached = this.cache.get(sid);
-      if (cached?.version === version) {
+  private async readText(sid: string, file: string): Promise<string | 'missing' | 'unreadable'> {
+    const cached = this.cache.get(sid);
+    if (cached) {
+      const version = await sessionFileVersion(file, this.maxFileBytes);
+      if (version === cached.version) {
         this.cache.delete(sid);
         this.cache.set(sid, cached);
         return cached.text;
       }
-      const text = await readFile(file, 'utf8');
-      this.remember(sid, { version, text });
-      return text;
-    } catch (error) {
-      this.cache.delete(sid);
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+      this.forget(sid);
     }
+    const read = await readSessionFile(file, this.maxFileBytes);
+    if (typeof read !== 'object') return read;
+    this.remember(sid, read);
+    return read.text;
   }
 
   private remember(sid: string, entry: { version: string; text: string }): void {
-    if (this.cacheEntries <= 0) return;
-    this.cache.delete(sid);
+    if (this.cacheEntries <= 0 || entry.text.length > this.cacheBytes) return;
+    this.forget(sid);
     this.cache.set(sid, entry);
-    if (this.cache.size > this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
+    this.cachedBytes += entry.text.length;
+    while (this.cache.size > this.cacheEntries || this.cachedBytes > this.cacheBytes) this.forget(this.cache.keys().next().value!);
+  }
+
+  private forget(sid: string): void {
+    const entry = this.cache.get(sid);
+    if (!entry) return;
+    this.cache.delete(sid);
+    this.cachedBytes -= entry.text.length;
   }
 
   private async write(sid: string, sess: StoredSession): Promise<void> {
     if (!SESSION_ID_PATTERN.test(sid)) throw new Error('invalid session id');
     sess.__lastAccess = this.now();
-    this.cache.delete(sid);
-    await writeFileAtomic(this.fileOf(sid), JSON.stringify(sess), 0o600);
+    this.forget(sid);
+    const file = this.fileOf(sid);
+    const text = JSON.stringify(sess);
+    try {
+      await writeFileAtomic(file, text, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // The directory was removed (by hand, by a cleanup job): make it again.
+      await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      this.logger.warn('the session directory was missing; created it again');
+      await writeFileAtomic(file, text, 0o600);
+    }
   }
 
   private async refresh(sid: string, sess: StoredSession): Promise<void> {
-    if (this.now() - (sess.__lastAccess ?? 0) < this.touchIntervalMs) return;
+    if (!touchIsDue(sess, this.touchIntervalMs, this.now())) return;
     // Re-read so a touch never overwrites another process's change, nor revives a destroyed session.
     const current = await this.read(sid);
     if (!current) return;
@@ -224,12 +264,22 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     }
   }
 
-  private async reapAll(): Promise<{ scanned: number; removed: number }> {
+  /** Temporary files a killed process left, cleared at start rather than at the first reap. */
+  private async sweepStaleTemps(): Promise<void> {
+    try {
+      const { removed } = await this.reapAll(true);
+      if (removed > 0) this.logger.info({ removed }, 'removed temporary session files of interrupted writes');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not sweep temporary session files');
+    }
+  }
+
+  private async reapAll(onlyTemps = false): Promise<{ scanned: number; removed: number }> {
     let scanned = 0;
     let removed = 0;
     await this.eachFile(async (name) => {
       const isTemp = name.startsWith('.') && name.endsWith('.tmp');
-      if (!isSessionFile(name) && !isTemp) return;
+      if (!isTemp && (onlyTemps || !isSessionFile(name))) return;
       scanned += 1;
       if (await this.reapOne(name, isTemp)) removed += 1;
     });
@@ -249,22 +299,36 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     await Promise.all(inFlight);
   }
 
+  /** Removes one file if it is expired, unreadable or a stale temporary; a file that fails is skipped. */
   private async reapOne(name: string, isTemp: boolean): Promise<boolean> {
     const file = path.join(this.dir, name);
     try {
-      const stat = await fsp.stat(file);
+      const stat = await fsp.lstat(file);
       const age = this.now() - stat.mtimeMs;
-      if (isTemp ? age < STALE_TEMP_FILE_MS : age < this.ttlMs) return false;
+      // A time ahead of now (the clock stepped back) is looked at rather than trusted.
+      if (isTemp ? Math.abs(age) < STALE_TEMP_FILE_MS : age >= 0 && age < this.ttlMs) return false;
       if (!isTemp) {
-        const sess = parseSession(await fsp.readFile(file, 'utf8'));
-        if (sess && !this.isExpired(sess)) return false;
+        const read = await readSessionFile(file, this.maxFileBytes);
+        if (read === 'missing') return false;
+        const sess = typeof read === 'object' ? parseSession(read.text) : null;
+        if (sess && !isExpired(sess, this.ttlMs, this.now())) {
+          if ((sess.__lastAccess ?? 0) > this.now()) await this.write(name.slice(0, -'.json'.length), sess);
+          return false;
+        }
       }
-      await fsp.rm(file, { force: true });
+      await fsp.unlink(file);
       return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.warnOnce(name, error);
+      return false;
     }
+  }
+
+  private warnOnce(name: string, error: unknown): void {
+    if (this.warnedFiles.has(name)) return;
+    if (this.warnedFiles.size >= MAX_WARNED_FILES) this.warnedFiles.clear();
+    this.warnedFiles.add(name);
+    this.logger.warn({ sessionFile: name, code: (error as NodeJS.ErrnoException).code }, 'skipped a session file the reaper cannot read or remove');
   }
 }
 

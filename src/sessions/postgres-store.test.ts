@@ -31,7 +31,7 @@ describe.skipIf(!available)('PostgreSQL session store (connect-pg-simple rows)',
   const cb = <T>(fn: (done: (err?: unknown, value?: T) => void) => void) =>
     new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 
-  sessionStoreContract('postgres', () => open());
+  sessionStoreContract('postgres', () => open(), { inject: () => db.stop(), recover: () => db.start() });
 
   it('creates the table with an index name that cannot collide with the app index IDX_session_expire', async () => {
     await db.query('CREATE TABLE sessions (sid varchar PRIMARY KEY, sess jsonb NOT NULL, expire timestamp NOT NULL)');

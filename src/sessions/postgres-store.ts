@@ -2,11 +2,9 @@ import connectPgSimple from 'connect-pg-simple';
 import session from 'express-session';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { parseSession, SESSION_ID_PATTERN, storeUnavailable, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
+import { parseSession, SESSION_ID_PATTERN, storeUnavailable, touchIsDue, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
 
 const PGStore = connectPgSimple(session);
-/** Sessions whose last touch time is remembered; past it the memory starts again. */
-const MAX_TOUCHED = 100_000;
 
 export interface PostgresSessionStoreOptions {
   url: string;
@@ -39,7 +37,6 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
   private readonly touchIntervalMs: number;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly touched = new Map<string, number>();
   private lastErrorLog = 0;
   private closed = false;
 
@@ -87,15 +84,15 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
   }
 
   /**
-   * Pushes the expiry back (only `expire`, as connect-pg-simple does: the session's data may have
-   * been changed by the app meanwhile), at most once per interval per session in this process.
+   * Pushes the expiry back at most once per interval. Only `expire` and the sidecar's own
+   * `__lastAccess` change, in one statement: the rest of the session may have been changed by the
+   * app meanwhile (its CSRF token, a cart) and is never written back from this request's copy.
    */
   override touch(sid: string, sess: StoredSession, callback?: Callback): void {
-    const last = this.touched.get(sid) ?? sess.__lastAccess ?? 0;
-    if (this.now() - last < this.touchIntervalMs) return void callback?.();
-    if (this.touched.size >= MAX_TOUCHED) this.touched.clear();
-    this.touched.set(sid, this.now());
-    this.settle(this.run(`UPDATE ${this.quoted} SET expire = to_timestamp($1) WHERE sid = $2`, [this.expiresAt(sess) / 1000, sid]).then(() => undefined), callback);
+    const now = this.now();
+    if (!touchIsDue(sess, this.touchIntervalMs, now)) return void callback?.();
+    const update = `UPDATE ${this.quoted} SET expire = to_timestamp($1), sess = jsonb_set(sess::jsonb, '{__lastAccess}', to_jsonb($2::bigint))::json WHERE sid = $3`;
+    this.settle(this.run(update, [this.expiresAt(sess) / 1000, now, sid]).then(() => undefined), callback);
   }
 
   override destroy(sid: string, callback?: Callback): void {

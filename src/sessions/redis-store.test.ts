@@ -52,7 +52,10 @@ describe.skipIf(!redisBin)('Redis session store', () => {
     }
   };
 
-  sessionStoreContract('redis', () => open());
+  sessionStoreContract('redis', () => open(), {
+    inject: async () => redis.pause(),
+    recover: async () => redis.resume(),
+  });
 
   it('keeps sessions under the configured prefix with an expiry of the cookie max age', async () => {
     const store = await open({ prefix: 'myapp:s:' });
@@ -104,5 +107,34 @@ describe.skipIf(!redisBin)('Redis session store', () => {
     await expect(store.ping()).resolves.toBeUndefined();
     await set(store, 'sid-outage-2', sessionFor('u2'));
     expect(principalOf(await get(store, 'sid-outage-2'))?.id).toBe('u2');
+  });
+
+  it('warns at start when Redis may evict session keys (maxmemory-policy other than noeviction)', async () => {
+    await raw((c) => c.configSet('maxmemory-policy', 'allkeys-lru'));
+    try {
+      const logs = new LogCapture();
+      await open({ logger: createLogger('debug', logs) });
+      expect(logs.lines.find((l) => l.msg?.toString().includes('maxmemory-policy noeviction'))).toMatchObject({ level: 40, maxmemoryPolicy: 'allkeys-lru' });
+    } finally {
+      await raw((c) => c.configSet('maxmemory-policy', 'noeviction'));
+    }
+    const quiet = new LogCapture();
+    await open({ logger: createLogger('debug', quiet) });
+    expect(quiet.lines.filter((l) => l.level === 40)).toEqual([]);
+  });
+
+  it('fails a session read of a hanging Redis (SIGSTOP) with 503 within the timeout, and still has the session once it answers again', async () => {
+    const store = await open();
+    await set(store, 'sid-stall-1', sessionFor('u1'));
+    redis.pause();
+    try {
+      const started = performance.now();
+      await expect(get(store, 'sid-stall-1')).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE' });
+      await expect(store.count()).rejects.toMatchObject({ status: 503 });
+      expect(performance.now() - started).toBeLessThan(2 * 1.5 * 500);
+    } finally {
+      redis.resume();
+    }
+    expect(principalOf(await get(store, 'sid-stall-1'))?.id).toBe('u1');
   });
 });

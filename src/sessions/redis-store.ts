@@ -1,7 +1,8 @@
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import type { Logger } from 'pino';
-import { parseSession, principalOf, SESSION_ID_PATTERN, storeUnavailable, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
+import { parseSession, principalOf, SESSION_ID_PATTERN, settle, storeUnavailable, touchIsDue, type Callback, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
+import { withTimeout } from './timeout.js';
 
 export interface RedisSessionStoreOptions {
   url: string;
@@ -14,8 +15,6 @@ export interface RedisSessionStoreOptions {
   logger: Logger;
   now?: () => number;
 }
-
-type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 /**
  * connect-redis on a node-redis client that never queues commands while disconnected: with Redis
@@ -55,23 +54,38 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     const connecting = this.redis.connect().catch(() => undefined);
     await Promise.race([connecting, new Promise((resolve) => setTimeout(resolve, this.timeoutMs).unref())]);
     if (!this.redis.isReady) this.logger.warn('Redis is not reachable yet; requests that need a session get 503 until it is');
+    else await this.checkEvictionPolicy();
     return this;
   }
 
+  /** Sessions are data, not a cache: a Redis that may evict keys logs users out when memory runs short. */
+  private async checkEvictionPolicy(): Promise<void> {
+    let policy: string | undefined;
+    try {
+      policy = (await withTimeout(this.redis.configGet('maxmemory-policy'), this.timeoutMs, 'Redis'))['maxmemory-policy'];
+    } catch (error) {
+      this.logger.info({ err: error }, 'could not read the maxmemory-policy of Redis (CONFIG GET refused?); make sure it is noeviction');
+      return;
+    }
+    if (policy !== undefined && policy !== 'noeviction') {
+      this.logger.warn({ maxmemoryPolicy: policy }, 'Redis may evict session keys when memory runs short (logging users out); set maxmemory-policy noeviction');
+    }
+  }
+
   override get(sid: string, callback: Callback<StoredSession | null>): Promise<void> {
-    return this.settle(this.read(sid), callback);
+    return settle(this.read(sid), callback);
   }
 
   override set(sid: string, sess: StoredSession, callback?: Callback): Promise<void> {
-    return this.settle(this.write(sid, sess), callback);
+    return settle(this.write(sid, sess), callback);
   }
 
   override touch(sid: string, sess: StoredSession, callback?: Callback): Promise<void> {
-    return this.settle(this.refresh(sid, sess), callback);
+    return settle(this.refresh(sid, sess), callback);
   }
 
   override destroy(sid: string, callback?: Callback): Promise<void> {
-    return this.settle(this.command(this.redis.del(this.prefix + sid)).then(() => undefined), callback);
+    return settle(this.command(this.redis.del(this.prefix + sid)).then(() => undefined), callback);
   }
 
   async count(): Promise<number> {
@@ -124,7 +138,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
 
   /** Pushes the expiry back at most once per interval, and only for a session that still exists. */
   private async refresh(sid: string, sess: StoredSession): Promise<void> {
-    if (this.now() - (sess.__lastAccess ?? 0) < this.touchIntervalMs) return;
+    if (!touchIsDue(sess, this.touchIntervalMs, this.now())) return;
     const next = { ...sess, __lastAccess: this.now() };
     await this.command(this.redis.set(this.prefix + sid, JSON.stringify(next), { condition: 'XX', expiration: { type: 'PX', value: this.lifetimeMs(sess) } }));
   }
@@ -135,34 +149,20 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
 
   /** The session keys, a batch at a time; an unreachable Redis fails like every other command. */
   private async *keys(): AsyncIterable<string[]> {
-    try {
-      yield* this.redis.scanIterator({ MATCH: `${this.prefix}*`, COUNT: 500 });
-    } catch (error) {
-      this.logThrottled(error);
-      throw storeUnavailable(error);
-    }
+    let cursor = '0';
+    do {
+      const reply = await this.command(this.redis.scan(cursor, { MATCH: `${this.prefix}*`, COUNT: 500 }));
+      cursor = reply.cursor;
+      yield reply.keys;
+    } while (cursor !== '0');
   }
 
   /** Fails within the timeout even when Redis hangs with the connection open. */
   private command<T>(pending: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    return withTimeout(pending, this.timeoutMs, 'Redis').catch((error: unknown) => {
+      this.logThrottled(error);
+      throw storeUnavailable(error);
     });
-    pending.catch(() => undefined);
-    return Promise.race([pending, timeout])
-      .catch((error: unknown) => {
-        this.logThrottled(error);
-        throw storeUnavailable(error);
-      })
-      .finally(() => clearTimeout(timer));
-  }
-
-  private settle<T>(work: Promise<T>, callback: Callback<T> | undefined): Promise<void> {
-    return work.then(
-      (value) => callback?.(null, value),
-      (error: unknown) => callback?.(error),
-    );
   }
 
   private logThrottled(error: unknown): void {

@@ -63,9 +63,39 @@ export interface UserSession {
   session: StoredSession;
 }
 
+export type Callback<T = void> = (err?: unknown, value?: T) => void;
+
+/** express-session's callback style over a promise. */
+export function settle<T>(work: Promise<T>, callback: Callback<T> | undefined): Promise<void> {
+  return work.then(
+    (value) => callback?.(null, value),
+    (error: unknown) => callback?.(error),
+  );
+}
+
 /** Raised by a store that cannot be reached; the JSON error handler answers 503. */
 export function storeUnavailable(cause: unknown): HttpError {
+  if (cause instanceof HttpError) return cause;
+  if ((cause as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC') {
+    return new HttpError(507, 'SESSION_STORE_UNAVAILABLE', 'The session store is out of space; try again later', { headers: { 'Retry-After': '30' }, cause });
+  }
   return new HttpError(503, 'SESSION_STORE_UNAVAILABLE', 'The session store is unavailable; try again shortly', { headers: { 'Retry-After': '5' }, cause });
+}
+
+/** When a session was last used; a time ahead of `now` (the clock stepped back) counts as now. */
+export function lastAccessOf(sess: StoredSession, now: number): number {
+  return Math.min(sess.__lastAccess ?? 0, now);
+}
+
+/** Whether a session has outlived its cookie's max age (or `ttlMs`) since it was last used. */
+export function isExpired(sess: StoredSession, ttlMs: number, now: number): boolean {
+  return lastAccessOf(sess, now) + (sess.cookie?.originalMaxAge ?? ttlMs) < now;
+}
+
+/** Whether touch() should write again: at most once per `intervalMs`, and at once to correct a time ahead of now. */
+export function touchIsDue(sess: StoredSession, intervalMs: number, now: number): boolean {
+  const last = sess.__lastAccess ?? 0;
+  return last > now || now - last >= intervalMs;
 }
 
 /** A stored session's text as a session, or null when it is unreadable (treated like a missing session). */

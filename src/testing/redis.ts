@@ -9,6 +9,10 @@ export interface ThrowawayRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port; does nothing while it runs. */
   start(): Promise<void>;
+  /** Stops the server (SIGSTOP): connections stay open and commands get no answer, as in a hang. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT); it answers what it was sent meanwhile. */
+  resume(): void;
   destroy(): Promise<void>;
 }
 
@@ -37,8 +41,17 @@ export async function startRedis(bin: string): Promise<ThrowawayRedis> {
     await exited;
   }
 
+  const signal = (name: NodeJS.Signals) => () => {
+    if (running()) child!.kill(name);
+  };
+
+  async function destroy(): Promise<void> {
+    signal('SIGCONT')();
+    await kill();
+  }
+
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, kill, start, destroy: kill };
+  return { url: `redis://127.0.0.1:${port}`, port, kill, start, pause: signal('SIGSTOP'), resume: signal('SIGCONT'), destroy };
 }
 
 function answersPing(port: number): Promise<boolean> {

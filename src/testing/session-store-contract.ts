@@ -3,6 +3,12 @@ import { principalOf, type SessionStore, type StoredSession } from '../sessions/
 
 type Factory = () => Promise<SessionStore>;
 
+/** Makes the last store the factory opened fail (its disk or server), and then recover. */
+export interface StoreFault {
+  inject(): Promise<void>;
+  recover(): Promise<void>;
+}
+
 const call = <T>(fn: (cb: (err?: unknown, value?: T) => void) => void) =>
   new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 
@@ -15,7 +21,7 @@ export function sessionFor(userId: string): StoredSession {
 }
 
 /** The behaviour every session store adapter must have; run once per adapter. */
-export function sessionStoreContract(name: string, factory: Factory): void {
+export function sessionStoreContract(name: string, factory: Factory, fault?: StoreFault): void {
   describe(`${name} session store (shared contract)`, () => {
     const stores: SessionStore[] = [];
     const open = async () => {
@@ -96,6 +102,33 @@ export function sessionStoreContract(name: string, factory: Factory): void {
     it('answers a ping when it can serve requests', async () => {
       const store = await open();
       await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it.skipIf(!fault)('fails a read with 503 SESSION_STORE_UNAVAILABLE and Retry-After while it fails, and still has the session once it recovers', async () => {
+      const store = await open();
+      await call((cb) => store.set('sid-fault-1', sessionFor('u1'), cb));
+      await fault!.inject();
+      try {
+        await expect(call((cb) => store.get('sid-fault-1', cb))).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE', headers: { 'Retry-After': '5' } });
+        await expect(store.ping()).rejects.toBeDefined();
+      } finally {
+        await fault!.recover();
+      }
+      const got = await call<StoredSession | null>((cb) => store.get('sid-fault-1', cb));
+      expect(principalOf(got)?.id).toBe('u1');
+    });
+
+    it('counts a session last used in the future (the clock stepped back) as used now: a touch writes it again', async () => {
+      const store = await open();
+      const sess = sessionFor('u1');
+      await call((cb) => store.set('sid-future-1', sess, cb));
+      const written = (await call<StoredSession | null>((cb) => store.get('sid-future-1', cb)))!.__lastAccess!;
+      await new Promise((r) => setTimeout(r, 5));
+      const ahead = { ...sess, __lastAccess: Date.now() + 10 * 3_600_000 } as StoredSession;
+      await call((cb) => store.touch('sid-future-1', ahead, cb));
+      const got = await call<StoredSession | null>((cb) => store.get('sid-future-1', cb));
+      expect(got?.__lastAccess).toBeGreaterThan(written);
+      expect(got?.__lastAccess).toBeLessThanOrEqual(Date.now());
     });
   });
 }
