@@ -34,6 +34,8 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     expect(res.body).toEqual({
       success: true,
       imageUrl: `/uploads/products/${res.body.filename}`,
+      url: `/uploads/products/${res.body.filename}`,
+      filePath: `/uploads/products/${res.body.filename}`,
       filename: expect.stringMatching(/^[0-9a-f]{32}\.png$/),
       originalName: 'My photo.png',
       size: bytes.length,
@@ -66,6 +68,30 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     expect(served.headers['x-content-type-options']).toBe('nosniff');
     expect(served.headers['cache-control']).toContain('immutable');
     expect(served.body).toEqual(bytes);
+  });
+
+  it.each(['/api/admin/upload-image', '/api/images/upload'])(
+    'on %s takes the file in the field productImage beside the edit page\'s productId, altText and category',
+    async (route) => {
+      const { h, dir, cookie } = await setup();
+      const res = await request(h.app)
+        .post(route)
+        .set('cookie', cookie)
+        .field('productId', 'c0ffee-42')
+        .field('altText', 'Front view of the box')
+        .field('category', 'software')
+        .attach('productImage', png(3, 2), 'box.png');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ success: true, url: res.body.imageUrl, filePath: res.body.imageUrl, originalName: 'box.png', mimeType: 'image/png', width: 3, height: 2 });
+      expect(await fs.readdir(dir)).toEqual([res.body.filename]);
+    },
+  );
+
+  it.each(['Café.png', '商品.png'])('gives back the file name %s exactly as it was sent', async (name) => {
+    const { h, cookie } = await setup();
+    const res = await upload(h, cookie, png(1, 1), name);
+    expect(res.status).toBe(200);
+    expect(res.body.originalName).toBe(name);
   });
 
   it('takes the extension from the bytes, not the name: a JPEG named .png is stored as .jpg', async () => {
@@ -130,6 +156,14 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     const res = await request(h.app).post('/api/admin/upload-image').set('cookie', cookie).attach('image', png(1, 1), 'a.png').attach('image', png(1, 1), 'b.png');
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: 'VALIDATION_ERROR', field: 'image' });
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+
+  it('refuses one file in image and another in productImage with 400, and leaves nothing behind', async () => {
+    const { h, dir, cookie } = await setup();
+    const res = await request(h.app).post('/api/admin/upload-image').set('cookie', cookie).attach('image', png(1, 1), 'a.png').attach('productImage', png(1, 1), 'b.png');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: 'VALIDATION_ERROR', fields: ['image', 'productImage'] });
     expect(await fs.readdir(dir)).toEqual([]);
   });
 
@@ -253,6 +287,43 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     } finally {
       execFileSync('umount', [dir]);
     }
+  });
+});
+
+const BOUNDARY = 'xxBOUNDARYxx';
+
+/** A hand-written one-part multipart body, for what a well-behaved client never sends. */
+const rawUpload = (h: Harness, cookie: string, partHead: string, contentType = `multipart/form-data; boundary=${BOUNDARY}`) =>
+  request(h.app)
+    .post('/api/admin/upload-image')
+    .set('cookie', cookie)
+    .set('content-type', contentType)
+    .send(Buffer.concat([Buffer.from(`--${BOUNDARY}\r\n${partHead}\r\n\r\n`, 'latin1'), png(1, 1), Buffer.from(`\r\n--${BOUNDARY}--\r\n`)]));
+
+describe('a malformed multipart body', () => {
+  const disposition = 'Content-Disposition: form-data; name="image"; filename="a.png"';
+  it.each([
+    ['a part header without a colon', 'Content-Disposition form-data; name="image"; filename="a.png"', undefined],
+    ['a 90 KB part header', `${disposition}\r\nX-Padding: ${'a'.repeat(90 * 1024)}`, undefined],
+    ['CR LF in the file name', 'Content-Disposition: form-data; name="image"; filename="a\r\nb.png"', undefined],
+    ['BEL in the file name', 'Content-Disposition: form-data; name="image"; filename="a\u0007b.png"', undefined],
+    ['a multipart/mixed content type', disposition, `multipart/mixed; boundary=${BOUNDARY}`],
+    ['a multipart content type without a boundary', disposition, 'multipart/form-data'],
+  ])('is answered 400 VALIDATION_ERROR as JSON for %s, leaving nothing behind and the server up', async (_name, partHead, contentType) => {
+    const { h, dir, cookie } = await setup();
+    const res = await rawUpload(h, cookie, partHead, contentType);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect(res.body).toMatchObject({ success: false, error: 'VALIDATION_ERROR', message: expect.any(String) });
+    expect(await fs.readdir(dir)).toEqual([]);
+    expect((await request(h.app).get('/api/user').set('cookie', cookie)).status).toBe(200);
+  });
+
+  it('is answered 400 naming multipart/form-data when the body has another content type', async () => {
+    const { h, cookie } = await setup();
+    const res = await request(h.app).post('/api/admin/upload-image').set('cookie', cookie).set('content-type', 'image/png').send(png(1, 1));
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ success: false, error: 'VALIDATION_ERROR', message: expect.stringContaining('multipart/form-data') });
   });
 });
 
