@@ -6,7 +6,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, cookieHeader, eventually, startHarness, tempDir, type Harness } from '../testing/harness.js';
-import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, bigPng, jpg, png } from '../testing/images.js';
+import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, avif, bigPng, gif, jpg, png } from '../testing/images.js';
 import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
 const harnesses = closedAfterEach<Harness>();
@@ -53,6 +53,7 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     ['JPEG', jpg(4, 4), 'jpg', 'image/jpeg'],
     ['GIF', GIF_1X1, 'gif', 'image/gif'],
     ['WebP', WEBP_1X1, 'webp', 'image/webp'],
+    ['AVIF', avif({ width: 2, height: 2 }), 'avif', 'image/avif'],
   ])('accepts a %s on the fallback route and serves it back with its type', async (_name, bytes, extension, mimeType) => {
     const { h, cookie } = await setup();
     const res = await upload(h, cookie, bytes, 'upload.png', '/api/images/upload');
@@ -126,6 +127,9 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     ['a ZIP renamed .png', ZIP_BYTES, 'archive.png'],
     ['a truncated PNG', png(32, 32).subarray(0, 80), 'cut.png'],
     ['an empty file', Buffer.alloc(0), 'empty.png'],
+    ['a GIF followed by HTML ending in the trailer byte ";"', Buffer.concat([GIF_1X1, Buffer.from('<script>alert(1)</script>;')]), 'a.gif'],
+    ['a JPEG followed by HTML and FF D9', Buffer.concat([jpg(4, 4), Buffer.from('<script>alert(1)</script>'), Buffer.from([0xff, 0xd9])]), 'a.jpg'],
+    ['an AVIF followed by HTML', Buffer.concat([avif({ width: 2, height: 2 }), Buffer.from('<script>alert(1)</script>')]), 'a.avif'],
   ])('refuses %s with 415 and leaves nothing behind', async (_name, bytes, name) => {
     const { h, dir, cookie } = await setup();
     const res = await upload(h, cookie, bytes, name);
@@ -139,6 +143,14 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     const res = await upload(h, cookie, png(2, 2, { width: 50_000, height: 50_000 }));
     expect(res.status).toBe(422);
     expect(res.body.error).toBe('TOO_MANY_PIXELS');
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+
+  it('refuses a GIF with a 1×1 screen and a 30000×30000 frame with 422 and leaves nothing behind', async () => {
+    const { h, dir, cookie } = await setup();
+    const res = await upload(h, cookie, gif({ width: 1, height: 1 }, { width: 30_000, height: 30_000 }), 'frame.gif');
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ error: 'TOO_MANY_PIXELS', width: 30_000, height: 30_000, maxPixels: 40_000_000 });
     expect(await fs.readdir(dir)).toEqual([]);
   });
 
