@@ -67,3 +67,78 @@ export const HTML_PHP = Buffer.from('<html><body><?php system($_GET["c"]); ?></b
 /** Starts like a GIF, carries PHP after the image: not a whole GIF. */
 export const GIF_PHP_POLYGLOT = Buffer.concat([GIF_1X1, Buffer.from('<?php system($_GET["c"]); ?>')]);
 export const ZIP_BYTES = Buffer.from('504b0304140000000000000000000000000000000000000000000000000000000000', 'hex');
+
+/**
+ * A GIF89a whose logical screen and single frame (image descriptor) have the given sizes; the
+ * frame's data is a token LZW stream, enough for structure checks, not for decoding.
+ */
+export function gif(screen: { width: number; height: number }, frame = screen): Buffer {
+  const header = Buffer.alloc(13);
+  header.write('GIF89a', 'latin1');
+  header.writeUInt16LE(screen.width, 6);
+  header.writeUInt16LE(screen.height, 8);
+  const descriptor = Buffer.alloc(10);
+  descriptor[0] = 0x2c;
+  descriptor.writeUInt16LE(frame.width, 5);
+  descriptor.writeUInt16LE(frame.height, 7);
+  return Buffer.concat([header, descriptor, Buffer.from([0x02, 0x02, 0x44, 0x01, 0x00, 0x3b])]);
+}
+
+function riffChunk(type: string, data: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header.write(type, 'latin1');
+  header.writeUInt32LE(data.length, 4);
+  return Buffer.concat([header, data, Buffer.alloc(data.length % 2)]);
+}
+
+const uint24 = (value: number) => Buffer.from([value & 0xff, (value >> 8) & 0xff, (value >> 16) & 0xff]);
+
+/** An animated WebP (VP8X canvas, one ANMF frame holding the 1×1 lossless bitstream). */
+export function animatedWebp(canvas: { width: number; height: number }, frame = canvas): Buffer {
+  const vp8x = Buffer.concat([Buffer.from([0x02, 0, 0, 0]), uint24(canvas.width - 1), uint24(canvas.height - 1)]);
+  const bitstream = WEBP_1X1.subarray(12);
+  const anmf = Buffer.concat([uint24(0), uint24(0), uint24(frame.width - 1), uint24(frame.height - 1), uint24(100), Buffer.from([0]), bitstream]);
+  const body = Buffer.concat([Buffer.from('WEBP'), riffChunk('VP8X', vp8x), riffChunk('ANIM', Buffer.alloc(6)), riffChunk('ANMF', anmf)]);
+  return Buffer.concat([Buffer.from('RIFF'), Buffer.from(new Uint32Array([body.length]).buffer), body]);
+}
+
+function box(type: string, ...payload: Buffer[]): Buffer {
+  const data = Buffer.concat(payload);
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(8 + data.length);
+  header.write(type, 4, 'latin1');
+  return Buffer.concat([header, data]);
+}
+
+const fullBox = (type: string, ...payload: Buffer[]) => box(type, Buffer.alloc(4), ...payload);
+
+function u32(...values: number[]): Buffer {
+  const out = Buffer.alloc(4 * values.length);
+  values.forEach((v, i) => out.writeUInt32BE(v, 4 * i));
+  return out;
+}
+
+/**
+ * An AVIF container: ftyp, meta with one `ispe` per size given (the first is the primary image's),
+ * and an mdat of token bytes. Right in structure, not decodable.
+ */
+export function avif(...sizes: Array<{ width: number; height: number }>): Buffer {
+  const properties = sizes.map(({ width, height }) => fullBox('ispe', u32(width, height)));
+  return Buffer.concat([
+    box('ftyp', Buffer.from('avif'), u32(0), Buffer.from('avifmif1miaf')),
+    fullBox(
+      'meta',
+      fullBox('hdlr', u32(0), Buffer.from('pict'), Buffer.alloc(13)),
+      fullBox('pitm', Buffer.from([0, 1])),
+      box('iprp', box('ipco', ...properties)),
+    ),
+    box('mdat', Buffer.alloc(32, 0x55)),
+  ]);
+}
+
+/** A JPEG that declares more pictures (an MPF APP2 segment), followed by a second, complete JPEG. */
+export function multiPictureJpeg(): Buffer {
+  const first = jpg(4, 4);
+  const mpf = Buffer.concat([Buffer.from([0xff, 0xe2, 0x00, 0x08]), Buffer.from('MPF\0'), Buffer.alloc(2)]);
+  return Buffer.concat([first.subarray(0, 2), mpf, first.subarray(2), jpg(2, 2)]);
+}

@@ -2,6 +2,12 @@ import fs from 'node:fs/promises';
 import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
 import { HttpError } from '../http/http-error.js';
+import { walkAvif } from './formats/avif.js';
+import { BrokenImage, FileBytes, type Dimensions, type WalkStructure } from './formats/file-bytes.js';
+import { walkGif } from './formats/gif.js';
+import { walkJpeg } from './formats/jpeg.js';
+import { walkPng } from './formats/png.js';
+import { walkWebp } from './formats/webp.js';
 
 export interface ImageInfo {
   mimeType: string;
@@ -11,18 +17,15 @@ export interface ImageInfo {
 }
 
 /** Accepted formats: the detected type decides, never the name or the declared mimetype. */
-const FORMATS: Record<string, { extension: string; complete: (head: Buffer, tail: Buffer, size: number) => boolean }> = {
-  'image/png': { extension: 'png', complete: (_h, tail) => tail.subarray(-8).equals(PNG_IEND_TAIL) },
-  'image/jpeg': { extension: 'jpg', complete: (_h, tail) => endsWithJpegEoi(tail) },
-  'image/gif': { extension: 'gif', complete: (_h, tail) => tail[tail.length - 1] === 0x3b },
-  'image/webp': { extension: 'webp', complete: (head, _t, size) => riffSize(head) === size },
-  'image/avif': { extension: 'avif', complete: (head, _t, size) => head.length >= 8 && head.readUInt32BE(0) <= size },
+const FORMATS: Record<string, { extension: string; walk: WalkStructure }> = {
+  'image/png': { extension: 'png', walk: walkPng },
+  'image/jpeg': { extension: 'jpg', walk: walkJpeg },
+  'image/gif': { extension: 'gif', walk: walkGif },
+  'image/webp': { extension: 'webp', walk: walkWebp },
+  'image/avif': { extension: 'avif', walk: walkAvif },
 };
 
-// "IEND" followed by its CRC: the last 8 bytes of every complete PNG.
-const PNG_IEND_TAIL = Buffer.from([0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
 const HEAD_BYTES = 512 * 1024;
-const TAIL_BYTES = 1024;
 
 export const ACCEPTED_TYPES = Object.keys(FORMATS);
 
@@ -32,7 +35,10 @@ function unsupported(reason: string): HttpError {
   });
 }
 
-/** Reads a stored upload's header and tail: its real type, its dimensions, and that it is whole. */
+/**
+ * Reads a stored upload: its real type, its dimensions, and, by walking its format's structure,
+ * that it is whole, that nothing follows its end, and that no frame exceeds the pixel limit.
+ */
 export async function inspectImage(file: string, maxPixels: number): Promise<ImageInfo> {
   const handle = await fs.open(file, 'r');
   try {
@@ -40,41 +46,48 @@ export async function inspectImage(file: string, maxPixels: number): Promise<Ima
     if (size === 0) throw unsupported('The file is empty.');
     const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
     await handle.read(head, 0, head.length, 0);
-    const tail = Buffer.alloc(Math.min(size, TAIL_BYTES));
-    await handle.read(tail, 0, tail.length, size - tail.length);
 
     const detected = await fileTypeFromBuffer(head);
     const format = detected && FORMATS[detected.mime];
     if (!detected || !format) throw unsupported('The file is not an image of an accepted type.');
-    if (!format.complete(head, tail, size)) throw unsupported('The image is truncated or has data after its end.');
-
-    let dimensions: { width?: number; height?: number };
-    try {
-      dimensions = imageSize(head);
-    } catch {
-      throw unsupported('The image header cannot be read.');
-    }
-    const { width, height } = dimensions;
-    if (!width || !height) throw unsupported('The image has no dimensions.');
-    if (width * height > maxPixels) {
-      throw new HttpError(422, 'TOO_MANY_PIXELS', `The image is ${width}×${height} pixels; at most ${maxPixels} pixels are accepted.`, {
-        details: { width, height, maxPixels },
-      });
-    }
+    const frames = await walkWhole(format.walk, new FileBytes(handle, size, head));
+    const { width, height } = dimensions(head);
+    for (const frame of [{ width, height }, ...frames]) limitPixels(frame, maxPixels);
     return { mimeType: detected.mime, extension: format.extension, width, height };
   } finally {
     await handle.close();
   }
 }
 
-function endsWithJpegEoi(tail: Buffer): boolean {
-  let end = tail.length;
-  while (end > 0 && (tail[end - 1] === 0x00 || tail[end - 1] === 0x0a || tail[end - 1] === 0x0d)) end -= 1;
-  return end >= 2 && tail[end - 2] === 0xff && tail[end - 1] === 0xd9;
+/** The image's frames, once its structure is found to end exactly where the file does. */
+async function walkWhole(walk: WalkStructure, bytes: FileBytes): Promise<Dimensions[]> {
+  try {
+    const { end, frames } = await walk(bytes);
+    if (end > bytes.size) throw new BrokenImage('The image is truncated.');
+    if (end < bytes.size) throw new BrokenImage(`The image has ${bytes.size - end} bytes of other data after its end.`);
+    return frames;
+  } catch (error) {
+    if (error instanceof BrokenImage) throw unsupported(error.message);
+    throw error;
+  }
 }
 
-function riffSize(head: Buffer): number {
-  if (head.length < 12) return -1;
-  const declared = head.readUInt32LE(4) + 8;
-  return declared + (declared % 2);
+function dimensions(head: Buffer): Dimensions {
+  let found: { width?: number; height?: number };
+  try {
+    found = imageSize(head);
+  } catch {
+    throw unsupported('The image header cannot be read.');
+  }
+  const { width, height } = found;
+  if (!width || !height) throw unsupported('The image has no dimensions.');
+  return { width, height };
+}
+
+function limitPixels({ width, height }: Dimensions, maxPixels: number): void {
+  if (width * height > maxPixels) {
+    throw new HttpError(422, 'TOO_MANY_PIXELS', `The image (or one of its frames) is ${width}×${height} pixels; at most ${maxPixels} pixels are accepted.`, {
+      details: { width, height, maxPixels },
+    });
+  }
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, cookieHeader, eventually, startHarness, tempDir, type Harness } from '../testing/harness.js';
-import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, bigPng, jpg, png } from '../testing/images.js';
+import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, avif, bigPng, gif, jpg, png } from '../testing/images.js';
 import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
 const harnesses = closedAfterEach<Harness>();
@@ -34,6 +34,8 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     expect(res.body).toEqual({
       success: true,
       imageUrl: `/uploads/products/${res.body.filename}`,
+      url: `/uploads/products/${res.body.filename}`,
+      filePath: `/uploads/products/${res.body.filename}`,
       filename: expect.stringMatching(/^[0-9a-f]{32}\.png$/),
       originalName: 'My photo.png',
       size: bytes.length,
@@ -51,6 +53,7 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     ['JPEG', jpg(4, 4), 'jpg', 'image/jpeg'],
     ['GIF', GIF_1X1, 'gif', 'image/gif'],
     ['WebP', WEBP_1X1, 'webp', 'image/webp'],
+    ['AVIF', avif({ width: 2, height: 2 }), 'avif', 'image/avif'],
   ])('accepts a %s on the fallback route and serves it back with its type', async (_name, bytes, extension, mimeType) => {
     const { h, cookie } = await setup();
     const res = await upload(h, cookie, bytes, 'upload.png', '/api/images/upload');
@@ -66,6 +69,30 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     expect(served.headers['x-content-type-options']).toBe('nosniff');
     expect(served.headers['cache-control']).toContain('immutable');
     expect(served.body).toEqual(bytes);
+  });
+
+  it.each(['/api/admin/upload-image', '/api/images/upload'])(
+    'on %s takes the file in the field productImage beside the edit page\'s productId, altText and category',
+    async (route) => {
+      const { h, dir, cookie } = await setup();
+      const res = await request(h.app)
+        .post(route)
+        .set('cookie', cookie)
+        .field('productId', 'c0ffee-42')
+        .field('altText', 'Front view of the box')
+        .field('category', 'software')
+        .attach('productImage', png(3, 2), 'box.png');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ success: true, url: res.body.imageUrl, filePath: res.body.imageUrl, originalName: 'box.png', mimeType: 'image/png', width: 3, height: 2 });
+      expect(await fs.readdir(dir)).toEqual([res.body.filename]);
+    },
+  );
+
+  it.each(['Café.png', '商品.png'])('gives back the file name %s exactly as it was sent', async (name) => {
+    const { h, cookie } = await setup();
+    const res = await upload(h, cookie, png(1, 1), name);
+    expect(res.status).toBe(200);
+    expect(res.body.originalName).toBe(name);
   });
 
   it('takes the extension from the bytes, not the name: a JPEG named .png is stored as .jpg', async () => {
@@ -100,6 +127,9 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     ['a ZIP renamed .png', ZIP_BYTES, 'archive.png'],
     ['a truncated PNG', png(32, 32).subarray(0, 80), 'cut.png'],
     ['an empty file', Buffer.alloc(0), 'empty.png'],
+    ['a GIF followed by HTML ending in the trailer byte ";"', Buffer.concat([GIF_1X1, Buffer.from('<script>alert(1)</script>;')]), 'a.gif'],
+    ['a JPEG followed by HTML and FF D9', Buffer.concat([jpg(4, 4), Buffer.from('<script>alert(1)</script>'), Buffer.from([0xff, 0xd9])]), 'a.jpg'],
+    ['an AVIF followed by HTML', Buffer.concat([avif({ width: 2, height: 2 }), Buffer.from('<script>alert(1)</script>')]), 'a.avif'],
   ])('refuses %s with 415 and leaves nothing behind', async (_name, bytes, name) => {
     const { h, dir, cookie } = await setup();
     const res = await upload(h, cookie, bytes, name);
@@ -113,6 +143,14 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     const res = await upload(h, cookie, png(2, 2, { width: 50_000, height: 50_000 }));
     expect(res.status).toBe(422);
     expect(res.body.error).toBe('TOO_MANY_PIXELS');
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+
+  it('refuses a GIF with a 1×1 screen and a 30000×30000 frame with 422 and leaves nothing behind', async () => {
+    const { h, dir, cookie } = await setup();
+    const res = await upload(h, cookie, gif({ width: 1, height: 1 }, { width: 30_000, height: 30_000 }), 'frame.gif');
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ error: 'TOO_MANY_PIXELS', width: 30_000, height: 30_000, maxPixels: 40_000_000 });
     expect(await fs.readdir(dir)).toEqual([]);
   });
 
@@ -130,6 +168,14 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     const res = await request(h.app).post('/api/admin/upload-image').set('cookie', cookie).attach('image', png(1, 1), 'a.png').attach('image', png(1, 1), 'b.png');
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: 'VALIDATION_ERROR', field: 'image' });
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+
+  it('refuses one file in image and another in productImage with 400, and leaves nothing behind', async () => {
+    const { h, dir, cookie } = await setup();
+    const res = await request(h.app).post('/api/admin/upload-image').set('cookie', cookie).attach('image', png(1, 1), 'a.png').attach('productImage', png(1, 1), 'b.png');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: 'VALIDATION_ERROR', fields: ['image', 'productImage'] });
     expect(await fs.readdir(dir)).toEqual([]);
   });
 
@@ -253,6 +299,43 @@ describe('POST /api/admin/upload-image and /api/images/upload', () => {
     } finally {
       execFileSync('umount', [dir]);
     }
+  });
+});
+
+const BOUNDARY = 'xxBOUNDARYxx';
+
+/** A hand-written one-part multipart body, for what a well-behaved client never sends. */
+const rawUpload = (h: Harness, cookie: string, partHead: string, contentType = `multipart/form-data; boundary=${BOUNDARY}`) =>
+  request(h.app)
+    .post('/api/admin/upload-image')
+    .set('cookie', cookie)
+    .set('content-type', contentType)
+    .send(Buffer.concat([Buffer.from(`--${BOUNDARY}\r\n${partHead}\r\n\r\n`, 'latin1'), png(1, 1), Buffer.from(`\r\n--${BOUNDARY}--\r\n`)]));
+
+describe('a malformed multipart body', () => {
+  const disposition = 'Content-Disposition: form-data; name="image"; filename="a.png"';
+  it.each([
+    ['a part header without a colon', 'Content-Disposition form-data; name="image"; filename="a.png"', undefined],
+    ['a 90 KB part header', `${disposition}\r\nX-Padding: ${'a'.repeat(90 * 1024)}`, undefined],
+    ['CR LF in the file name', 'Content-Disposition: form-data; name="image"; filename="a\r\nb.png"', undefined],
+    ['BEL in the file name', 'Content-Disposition: form-data; name="image"; filename="a\u0007b.png"', undefined],
+    ['a multipart/mixed content type', disposition, `multipart/mixed; boundary=${BOUNDARY}`],
+    ['a multipart content type without a boundary', disposition, 'multipart/form-data'],
+  ])('is answered 400 VALIDATION_ERROR as JSON for %s, leaving nothing behind and the server up', async (_name, partHead, contentType) => {
+    const { h, dir, cookie } = await setup();
+    const res = await rawUpload(h, cookie, partHead, contentType);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect(res.body).toMatchObject({ success: false, error: 'VALIDATION_ERROR', message: expect.any(String) });
+    expect(await fs.readdir(dir)).toEqual([]);
+    expect((await request(h.app).get('/api/user').set('cookie', cookie)).status).toBe(200);
+  });
+
+  it('is answered 400 naming multipart/form-data when the body has another content type', async () => {
+    const { h, cookie } = await setup();
+    const res = await request(h.app).post('/api/admin/upload-image').set('cookie', cookie).set('content-type', 'image/png').send(png(1, 1));
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ success: false, error: 'VALIDATION_ERROR', message: expect.stringContaining('multipart/form-data') });
   });
 });
 
