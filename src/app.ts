@@ -1,5 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
-import helmet from 'helmet';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Config } from './config/config.js';
 import type { AppDeps } from './deps.js';
 import { moneyFormatter } from './admin/money.js';
@@ -11,6 +10,7 @@ import { authRoutes } from './auth/routes.js';
 import { verifyRoute } from './auth/verify.js';
 import { jsonErrorHandler, notFound } from './http/error-handler.js';
 import { health, ready } from './http/health.js';
+import { securityHeaders } from './http/security-headers.js';
 import { requestLog } from './observability/request-log.js';
 import { corsAllowlist } from './http/cors.js';
 import { CsrfTokens } from './http/csrf.js';
@@ -51,8 +51,25 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   app.use(requestLog(deps.logger), deps.metrics.timing(), closeWhileDraining(state));
   const shared = config.session.mode === 'shared';
   const identify = createIdentify({ cookieName: config.cookie.name, secrets: deps.secrets, store: deps.sessionStore, users: deps.users, acceptUnstamped: shared });
+  // First, so that the main app's paths never pass the sidecar's own middleware (headers included).
+  if (config.mainAppUrl) {
+    const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
+    const proxy = mainAppProxy({
+      target: config.mainAppUrl,
+      timeoutSeconds: config.mainAppTimeoutSeconds,
+      identify,
+      trustProxy: (addr) => trust(addr, 0),
+      gate: { protectAdminPages: config.protectAdminPages, loginPage: config.loginPage },
+      leftToApp: shared ? ['/api/csrf-token'] : [],
+      logger: deps.logger,
+    });
+    app.locals.proxy = proxy;
+    app.use(proxy.handler);
+  }
+
+  const headers = securityHeaders({ hstsMaxAgeSeconds: config.hstsMaxAgeSeconds });
   const own = express.Router();
-  own.use(helmet());
+  own.use(headers);
 
   own.get('/health', health(deps.sessionStore.kind, () => state.draining));
   own.get('/metrics', deps.metrics.endpoint(config.metricsToken));
@@ -99,17 +116,9 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   );
   own.use('/api', sessionsAdminRoutes({ sessionStore: deps.sessionStore, users: deps.users }));
   app.use(own);
-
-  if (config.mainAppUrl) {
-    const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
-    const proxy = mainAppProxy({ target: config.mainAppUrl, timeoutSeconds: config.mainAppTimeoutSeconds, identify, trustProxy: (addr) => trust(addr, 0), logger: deps.logger });
-    app.locals.proxy = proxy;
-    app.use((_req, res, next) => {
-      res.locals.proxied = true;
-      next();
-    }, proxy.handler);
-  }
   app.use(notFound);
-  app.use(deps.metrics.errors(), jsonErrorHandler(deps.logger));
+  // Refusals of the proxy's gate are the sidecar's own answers too.
+  const errorHeaders: ErrorRequestHandler = (error, req, res, next) => headers(req, res, () => next(error));
+  app.use(errorHeaders, deps.metrics.errors(), jsonErrorHandler(deps.logger));
   return app;
 }

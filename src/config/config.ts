@@ -80,6 +80,12 @@ export interface Config {
   mainAppUrl: string | undefined;
   /** Seconds the built-in proxy waits on a silent main app before answering 504. */
   mainAppTimeoutSeconds: number;
+  /** Whether the main app's /admin pages need an admin login (its /api/admin API always does). */
+  protectAdminPages: boolean;
+  /** Where a browser that is not logged in is sent from a protected page, and the parameter carrying its target. */
+  loginPage: { url: string; param: string };
+  /** Strict-Transport-Security max-age on the sidecar's own answers; 0 sends no such header. */
+  hstsMaxAgeSeconds: number;
   /** Seconds in-flight requests get to finish after SIGTERM before their connections are closed. */
   shutdownTimeoutSeconds: number;
   logLevel: string;
@@ -171,6 +177,12 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     },
     mainAppUrl: read.url('MAIN_APP_URL', ['http:', 'https:']),
     mainAppTimeoutSeconds: read.integer('MAIN_APP_TIMEOUT', 30, 1, 3600),
+    protectAdminPages: read.boolean('PROTECT_ADMIN_PAGES', false),
+    loginPage: {
+      url: read.loginUrl('LOGIN_URL', '/login'),
+      param: read.matching('LOGIN_REDIRECT_PARAM', 'next', /^[A-Za-z0-9_.~-]{1,64}$/, 'must be a query parameter name of letters, digits and _.~- (e.g. next or redirect)'),
+    },
+    hstsMaxAgeSeconds: read.integer('HSTS_MAX_AGE', 0, 0, 63_072_000),
     shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT', 10, 0, 3600),
     logLevel,
     metricsToken: read.optional('METRICS_TOKEN'),
@@ -234,14 +246,6 @@ class Reader {
     return this.optional(name) ?? fallback;
   }
 
-  boolean(name: string, fallback: boolean): boolean {
-    const raw = this.optional(name);
-    if (raw === undefined) return fallback;
-    if (raw === 'true' || raw === 'false') return raw === 'true';
-    this.problem(name, raw, 'must be true or false');
-    return fallback;
-  }
-
   pattern(name: string, fallback: string, pattern: RegExp, message: string): string {
     const value = this.string(name, fallback);
     if (pattern.test(value)) return value;
@@ -258,6 +262,40 @@ class Reader {
       return fallback;
     }
     return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const value = raw.toLowerCase();
+    if (value !== 'true' && value !== 'false') {
+      this.problem(name, raw, 'must be true or false');
+      return fallback;
+    }
+    return value === 'true';
+  }
+
+  matching(name: string, fallback: string, pattern: RegExp, message: string): string {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    if (!pattern.test(raw)) {
+      this.problem(name, raw, message);
+      return fallback;
+    }
+    return raw;
+  }
+
+  /** A path on this site (`/auth`, never `//host` or `/\host`) or an http(s) URL; no fragment, no spaces. */
+  loginUrl(name: string, fallback: string): string {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const local = /^\/(?![/\\])[\x21-\x7e]*$/.test(raw);
+    const absolute = /^https?:\/\/[\x21-\x7e]+$/.test(raw) && URL.canParse(raw);
+    if ((!local && !absolute) || raw.includes('#')) {
+      this.problem(name, raw, 'must be a path on this site such as /login or /auth (not //...), or an http(s) URL, without # or spaces');
+      return fallback;
+    }
+    return raw;
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {

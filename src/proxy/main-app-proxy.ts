@@ -5,7 +5,11 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { Logger } from 'pino';
 import type { Identify } from '../auth/identity.js';
 import { identityHeaders } from '../auth/identity-headers.js';
+import { HttpError } from '../http/http-error.js';
 import type { PublicUser } from '../users/user.js';
+import { answerOnSocket } from './answer-on-socket.js';
+import { createGate, type GatePolicy } from './gate.js';
+import { canonicalPath, isOwnedPath } from './owned-paths.js';
 
 interface ProxiedRequest extends IncomingMessage {
   sidecarUser?: PublicUser;
@@ -14,22 +18,43 @@ interface ProxiedRequest extends IncomingMessage {
 
 export interface MainAppProxy {
   handler: RequestHandler;
-  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** For the server's 'upgrade' event: every request with `Connection: upgrade` comes here. */
+  upgrade(req: ProxiedRequest, socket: Socket, head: Buffer): void;
 }
 
+const upgradeNotSupported = () =>
+  new HttpError(400, 'UPGRADE_NOT_SUPPORTED', 'Only WebSocket upgrades to the main application are accepted here; send the request without an Upgrade header.');
+
+const isWebSocket = (req: IncomingMessage) => req.method === 'GET' && /(^|,)\s*websocket\s*(,|$)/i.test(req.headers.upgrade ?? '');
+
 /**
- * Everything the sidecar does not own goes to the main app unchanged: raw body stream, cookies,
- * redirects, WebSocket upgrades and streamed responses. Client-sent X-Auth-* headers are
- * stripped and the identity of a logged-in user is added.
+ * Everything the sidecar does not own, in any spelling (see canonicalPath), goes to the main app
+ * unchanged, through the gate (gate.ts): raw body stream, cookies, redirects, WebSocket upgrades
+ * and streamed responses, with none of the sidecar's own response headers. Client-sent X-Auth-*
+ * headers are stripped and the identity of a logged-in user is added, on upgrades too.
+ * The handler passes the sidecar's own paths on (next) and refuses what the gate refuses (next(error)).
  */
-export function mainAppProxy(options: { target: string; timeoutSeconds: number; identify: Identify; trustProxy: (addr: string) => boolean; logger: Logger }): MainAppProxy {
+export function mainAppProxy(options: {
+  target: string;
+  timeoutSeconds: number;
+  identify: Identify;
+  trustProxy: (addr: string) => boolean;
+  gate: GatePolicy;
+  /** Owned paths that the main app answers in this configuration (its CSRF tokens with shared sessions). */
+  leftToApp?: readonly string[];
+  logger: Logger;
+}): MainAppProxy {
   const { target, identify, logger } = options;
+  const owned = (canonical: string) => isOwnedPath(canonical) && !options.leftToApp?.includes(canonical);
   const timeoutMs = options.timeoutSeconds * 1000;
+  const gate = createGate(options.gate);
 
   const proxy = createProxyMiddleware<ProxiedRequest, ServerResponse>({
     target,
     changeOrigin: false,
-    ws: true,
+    // Upgrades come only through upgrade() below: with `ws: true` the library would subscribe to the
+    // server's upgrade event itself at the first request and forward upgrades without the identity.
+    ws: false,
     xfwd: false,
     proxyTimeout: timeoutMs,
     on: {
@@ -87,10 +112,27 @@ export function mainAppProxy(options: { target: string; timeoutSeconds: number; 
 
   return {
     handler: (req, res, next) => {
-      void lookUp(req).then(() => proxy(req, res, next));
+      const canonical = canonicalPath(req.url);
+      if (canonical === undefined || owned(canonical)) return next();
+      const request = req as typeof req & ProxiedRequest;
+      void lookUp(request).then(() => {
+        const refusal = gate(canonical, req.originalUrl, request.sidecarUser);
+        if (refusal) return next(refusal);
+        res.locals.proxied = true;
+        // The main app's response goes out with its own headers only.
+        res.removeHeader('x-request-id');
+        proxy(req, res, next);
+      });
     },
     upgrade: (req, socket, head) => {
-      void lookUp(req).then(() => proxy.upgrade(req as ProxiedRequest, socket, head));
+      socket.on('error', (error) => logger.debug({ err: error }, 'upgrade connection failed'));
+      const canonical = canonicalPath(req.url ?? '');
+      if (!isWebSocket(req) || canonical === undefined || owned(canonical)) return answerOnSocket(socket, upgradeNotSupported());
+      void lookUp(req).then(() => {
+        const refusal = gate(canonical, req.url ?? '/', req.sidecarUser);
+        if (refusal) return answerOnSocket(socket, refusal);
+        if (!socket.destroyed) proxy.upgrade(req, socket, head);
+      });
     },
   };
 }

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { SESSION_PATHS } from '../app.js';
+import { canonicalPath, isOwnedPath } from './owned-paths.js';
+
+describe('canonicalPath', () => {
+  it('collapses repeated slashes, as http-proxy does before forwarding', () => {
+    expect(canonicalPath('//api/login')).toBe('/api/login');
+    expect(canonicalPath('///api/login')).toBe('/api/login');
+    expect(canonicalPath('/api//user?x=1')).toBe('/api/user');
+  });
+
+  it('lower-cases and drops a trailing slash, as Express routes', () => {
+    expect(canonicalPath('/API/LOGIN')).toBe('/api/login');
+    expect(canonicalPath('/api/login/')).toBe('/api/login');
+    expect(canonicalPath('/')).toBe('/');
+  });
+
+  it('decodes percent-escapes once, encoded slashes and backslashes included', () => {
+    expect(canonicalPath('/api/%6Cogin')).toBe('/api/login');
+    expect(canonicalPath('/api%2Fadmin%2fusers')).toBe('/api/admin/users');
+    expect(canonicalPath('/api/admin%5Cusers')).toBe('/api/admin/users');
+    expect(canonicalPath('/api/%256Cogin')).toBe('/api/%6cogin');
+    expect(canonicalPath('/api/%zz')).toBe('/api/%zz');
+  });
+
+  it('reads backslashes, fragments and absolute-form URLs the way the forwarded request will carry them', () => {
+    expect(canonicalPath('/api\\login')).toBe('/api/login');
+    expect(canonicalPath('/api/login#x')).toBe('/api/login');
+    expect(canonicalPath('http://shop.example/api/login?a=b')).toBe('/api/login');
+  });
+});
+
+describe('isOwnedPath', () => {
+  it("owns every one of the sidecar's session paths, /api/auth/verify and the operator endpoints", () => {
+    for (const path of [...SESSION_PATHS, '/api/auth/verify', '/health', '/ready', '/metrics']) expect(isOwnedPath(canonicalPath(path)!), path).toBe(true);
+  });
+
+  it('owns everything below /api/admin/sessions and /uploads/products', () => {
+    expect(isOwnedPath('/api/admin/sessions/abc')).toBe(true);
+    expect(isOwnedPath('/uploads/products')).toBe(true);
+    expect(isOwnedPath('/uploads/products/a.png')).toBe(true);
+  });
+
+  it("leaves the main app's neighbouring paths to it", () => {
+    for (const path of ['/api/users', '/api/user/orders', '/api/login-history', '/api/admin/users', '/api/admin/sessionsx', '/uploads/productsx', '/uploads/other.png', '/admin']) {
+      expect(isOwnedPath(path), path).toBe(false);
+    }
+  });
+});
