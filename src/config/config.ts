@@ -66,6 +66,8 @@ export interface Config {
     roleMap: string | undefined;
   };
   mainAppUrl: string | undefined;
+  /** Where a logged-out browser is sent from a protected admin page, and the parameter naming its target. */
+  loginPage: { url: string; param: string };
   /** Seconds the built-in proxy waits on a silent main app before answering 504. */
   mainAppTimeoutSeconds: number;
   /** Seconds in-flight requests get to finish after SIGTERM before their connections are closed. */
@@ -153,6 +155,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     },
     mainAppUrl: read.url('MAIN_APP_URL', ['http:', 'https:']),
     mainAppTimeoutSeconds: read.integer('MAIN_APP_TIMEOUT', 30, 1, 3600),
+    loginPage: readLoginPage(read),
     shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT', 10, 0, 3600),
     logLevel,
     metricsToken: read.optional('METRICS_TOKEN'),
@@ -187,6 +190,20 @@ function readLogin(read: Reader): Config['login'] {
     threadpoolSize: threads,
     threadpoolNice: read.integer('THREADPOOL_NICE', 10, 0, 19),
   };
+}
+
+/** The login page must be a local path, so a redirect to it can never leave the site. */
+function readLoginPage(read: Reader): Config['loginPage'] {
+  const url = read.string('LOGIN_URL', '/login');
+  const param = read.string('LOGIN_REDIRECT_PARAM', 'next');
+  if (!isLocalPath(url)) read.problem('LOGIN_URL', url, 'must be a local path starting with a single / (e.g. /login or /auth)');
+  if (!/^[A-Za-z0-9_.~-]+$/.test(param)) read.problem('LOGIN_REDIRECT_PARAM', param, 'must be a query parameter name of letters, digits and _.~- (e.g. next or redirect)');
+  return { url, param };
+}
+
+/** A path on this site: one leading "/", never "//" or "/\" (which browsers read as another host), no control characters. */
+export function isLocalPath(value: string): boolean {
+  return /^\/(?![/\\])[^\s\x00-\x1f\x7f]*$/.test(value);
 }
 
 /** Only the users section, for the users command: unrelated settings cannot stop it. */
