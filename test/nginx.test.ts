@@ -290,7 +290,6 @@ describe.skipIf(!nginxBin)('the shipped nginx config in a real nginx', () => {
       expect(passed.json()).toEqual(UNAUTHORIZED);
       const refused = await post(12, { cookie });
       expect(refused.status).toBe(413);
-      expect(refused.text).toMatch(/<html>/);
       expect(passed.reachedMain || refused.reachedMain).toBe(false);
     });
 
