@@ -5,6 +5,7 @@ import { moneyFormatter } from './admin/money.js';
 import { adminRoutes, ADMIN_DATA_PATHS } from './admin/routes.js';
 import { sessionsAdminRoutes, SESSIONS_ADMIN_PATH } from './admin/sessions-routes.js';
 import { createIdentify } from './auth/identity.js';
+import { loginRedirectRoute } from './auth/login-redirect.js';
 import { createPassport } from './auth/passport.js';
 import { authRoutes } from './auth/routes.js';
 import { verifyRoute } from './auth/verify.js';
@@ -85,7 +86,7 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
     ),
   );
   own.use('/uploads/products', serveUploads(productsDir(config)), notFound);
-  own.use('/api', verifyRoute(identify, deps.logger));
+  own.use('/api', verifyRoute(identify, deps.logger), loginRedirectRoute(config.loginPage));
 
   const passport = createPassport(deps.users, deps.verifier, deps.passwordQueue, shared);
   // With shared sessions, CSRF tokens are the main app's (stored in its session by its own

@@ -28,10 +28,10 @@ export async function authRequestBench({ quick }) {
       list.push(performance.now() - start);
       if (res.status >= 300) throw new Error(`${url}: ${res.status}`);
     };
-    for (let i = 0; i < 50; i++) await time([], `${nginx.httpUrl}/admin/x`, headers);
+    for (let i = 0; i < 50; i++) await time([], `${nginx.httpUrl}/api/admin/x`, headers);
     for (let i = 0; i < count; i++) {
       await time(plain, `${nginx.httpUrl}/catalog/x`, headers);
-      await time(guarded, `${nginx.httpUrl}/admin/x`, headers);
+      await time(guarded, `${nginx.httpUrl}/api/admin/x`, headers);
       await time(direct, `${sidecar.url}/api/user`, { cookie: directCookie });
     }
     const p = median(plain);

@@ -178,10 +178,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     mainAppUrl: read.url('MAIN_APP_URL', ['http:', 'https:']),
     mainAppTimeoutSeconds: read.integer('MAIN_APP_TIMEOUT', 30, 1, 3600),
     protectAdminPages: read.boolean('PROTECT_ADMIN_PAGES', false),
-    loginPage: {
-      url: read.loginUrl('LOGIN_URL', '/login'),
-      param: read.matching('LOGIN_REDIRECT_PARAM', 'next', /^[A-Za-z0-9_.~-]{1,64}$/, 'must be a query parameter name of letters, digits and _.~- (e.g. next or redirect)'),
-    },
+    loginPage: readLoginPage(read),
     hstsMaxAgeSeconds: read.integer('HSTS_MAX_AGE', 0, 0, 63_072_000),
     shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT', 10, 0, 3600),
     logLevel,
@@ -217,6 +214,20 @@ function readLogin(read: Reader): Config['login'] {
     threadpoolSize: threads,
     threadpoolNice: read.integer('THREADPOOL_NICE', 10, 0, 19),
   };
+}
+
+/** The login page must be a local path, so a redirect to it can never leave the site. */
+function readLoginPage(read: Reader): Config['loginPage'] {
+  const url = read.string('LOGIN_URL', '/login');
+  const param = read.string('LOGIN_REDIRECT_PARAM', 'next');
+  if (!isLocalPath(url)) read.problem('LOGIN_URL', url, 'must be a local path starting with a single / (e.g. /login or /auth)');
+  if (!/^[A-Za-z0-9_.~-]+$/.test(param)) read.problem('LOGIN_REDIRECT_PARAM', param, 'must be a query parameter name of letters, digits and _.~- (e.g. next or redirect)');
+  return { url, param };
+}
+
+/** A path on this site: one leading "/", never "//" or "/\" (which browsers read as another host), no control characters. */
+export function isLocalPath(value: string): boolean {
+  return /^\/(?![/\\])[^\s\x00-\x1f\x7f]*$/.test(value);
 }
 
 /** Only the users section, for the users command: unrelated settings cannot stop it. */
@@ -275,29 +286,7 @@ class Reader {
     return value === 'true';
   }
 
-  matching(name: string, fallback: string, pattern: RegExp, message: string): string {
-    const raw = this.optional(name);
-    if (raw === undefined) return fallback;
-    if (!pattern.test(raw)) {
-      this.problem(name, raw, message);
-      return fallback;
-    }
-    return raw;
-  }
-
   /** A path on this site (`/auth`, never `//host` or `/\host`) or an http(s) URL; no fragment, no spaces. */
-  loginUrl(name: string, fallback: string): string {
-    const raw = this.optional(name);
-    if (raw === undefined) return fallback;
-    const local = /^\/(?![/\\])[\x21-\x7e]*$/.test(raw);
-    const absolute = /^https?:\/\/[\x21-\x7e]+$/.test(raw) && URL.canParse(raw);
-    if ((!local && !absolute) || raw.includes('#')) {
-      this.problem(name, raw, 'must be a path on this site such as /login or /auth (not //...), or an http(s) URL, without # or spaces');
-      return fallback;
-    }
-    return raw;
-  }
-
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const raw = this.optional(name);
     if (raw === undefined) return fallback;

@@ -42,7 +42,7 @@ describe('the gate', () => {
     });
 
     it('sends an anonymous browser to the login page with the target encoded', () => {
-      expect(outcome(pagesOn, '/admin/users', '/admin/users?tab=1&x=a b')).toMatchObject({ status: 302, location: '/login?next=%2Fadmin%2Fusers%3Ftab%3D1%26x%3Da%20b' });
+      expect(outcome(pagesOn, '/admin/users', '/admin/users?tab=1&x=a%20b')).toMatchObject({ status: 302, location: '/login?next=%2Fadmin%2Fusers%3Ftab%3D1%26x%3Da%2520b' });
     });
 
     it('uses the configured login URL and parameter, appending to a query the URL already has', () => {

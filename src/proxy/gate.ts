@@ -1,3 +1,4 @@
+import { loginRedirectLocation } from '../auth/login-redirect.js';
 import type { Role } from '../config/config.js';
 import { forbidden, HttpError, unauthorized } from '../http/http-error.js';
 import type { PublicUser } from '../users/user.js';
@@ -32,8 +33,5 @@ export function createGate(policy: GatePolicy): Gate {
 
 /** A redirect to the login page carrying the original target, which is only ever a path on this site. */
 function loginRequired(loginPage: GatePolicy['loginPage'], target: string): HttpError {
-  const local = /^\/(?![/\\])/.test(target) ? target : '/';
-  const separator = loginPage.url.includes('?') ? '&' : '?';
-  const location = `${loginPage.url}${separator}${loginPage.param}=${encodeURIComponent(local)}`;
-  return new HttpError(302, 'LOGIN_REQUIRED', 'Log in to open this page', { headers: { Location: location } });
+  return new HttpError(302, 'LOGIN_REQUIRED', 'Log in to open this page', { headers: { Location: loginRedirectLocation(loginPage, target) } });
 }

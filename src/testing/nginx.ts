@@ -17,10 +17,11 @@ export interface RunningNginx {
 
 /**
  * Renders the shipped nginx/ files with test ports and paths (nothing else changes; several sidecar
- * ports become several upstream servers), wraps them in
- * a minimal nginx.conf, checks them with `nginx -t` and starts nginx on loopback ports.
+ * ports become several upstream servers; `adminPages` turns on the opt-in include of
+ * admin-pages.conf), wraps them in a minimal nginx.conf, checks them with `nginx -t` and starts
+ * nginx on loopback ports. The plain-HTTP server gets the same locations as the TLS one.
  */
-export async function startNginx(nginxBin: string, options: { sidecarPort: number | number[]; mainAppPort: number; uploadsDir: string }): Promise<RunningNginx> {
+export async function startNginx(nginxBin: string, options: { sidecarPort: number | number[]; mainAppPort: number; uploadsDir: string; adminPages?: boolean }): Promise<RunningNginx> {
   const dir = await tempDir('sidecar-nginx-');
   const confDir = path.join(dir, 'sidecar');
   await fs.mkdir(confDir);
@@ -33,7 +34,6 @@ export async function startNginx(nginxBin: string, options: { sidecarPort: numbe
   for (const name of await fs.readdir(path.join(ROOT, 'nginx'))) {
     let text = await fs.readFile(path.join(ROOT, 'nginx', name), 'utf8');
     text = text
-      .replaceAll('/etc/nginx/sidecar/', `${confDir}/`)
       .replace(/^( *)server 127\.0\.0\.1:3001;$/m, (_, indent: string) => sidecarPorts.map((port) => `${indent}server 127.0.0.1:${port};`).join('\n'))
       .replaceAll('127.0.0.1:3000', `127.0.0.1:${options.mainAppPort}`)
       .replaceAll('/srv/sidecar/uploads/products/', `${options.uploadsDir}/`)
@@ -41,7 +41,9 @@ export async function startNginx(nginxBin: string, options: { sidecarPort: numbe
       .replaceAll('listen 443 ssl http2;', `listen 127.0.0.1:${httpsPort} ssl http2;`)
       .replaceAll('/etc/ssl/certs/shop.example.com.pem', path.join(dir, 'cert.pem'))
       .replaceAll('/etc/ssl/private/shop.example.com.key', path.join(dir, 'key.pem'))
-      .replaceAll('return 301 https://$host$request_uri;', 'include ' + `${confDir}/sidecar.conf;\n    location / { include ${confDir}/proxy-headers.conf; include ${confDir}/no-identity.conf; proxy_pass http://main_app; }`);
+      .replace(/^( *)# (include \/etc\/nginx\/sidecar\/admin-pages\.conf;)$/m, (line, indent: string, include: string) => (options.adminPages ? indent + include : line))
+      .replaceAll('/etc/nginx/sidecar/', `${confDir}/`);
+    if (name === 'example-site.conf') text = text.replace('return 301 https://$host$request_uri;', siteLocations(text));
     await fs.writeFile(path.join(confDir, name), text);
   }
   const mimeTypes = (await fs.access('/etc/nginx/mime.types').then(() => true, () => false)) ? 'include /etc/nginx/mime.types;' : '';
@@ -92,6 +94,12 @@ http {
   };
 }
 
+/** The TLS server's includes and locations, for the plain-HTTP server too. */
+function siteLocations(site: string): string {
+  const body = site.slice(site.lastIndexOf('ssl_certificate_key'));
+  return body.slice(body.indexOf('\n') + 1, body.lastIndexOf('}')).trim();
+}
+
 export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -100,12 +108,26 @@ export interface Reply {
   json<T = Record<string, unknown>>(): T;
 }
 
-/** One HTTP(S) request as a browser's would arrive (Host shop.example.com), self-signed TLS accepted. */
+/**
+ * One HTTP(S) request as a browser's would arrive (Host shop.example.com), self-signed TLS accepted.
+ * The path goes out exactly as written (dot segments, backslashes, "#" included), as a hostile
+ * client would send it, not normalised as a URL object would.
+ */
 export function call(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const lib = target.protocol === 'https:' ? https : http;
-    const req = lib.request(target, { method: options.method ?? 'GET', headers: { host: 'shop.example.com', ...options.headers }, rejectUnauthorized: false, servername: 'shop.example.com' } as https.RequestOptions, (res) => {
+    const requestOptions: https.RequestOptions = {
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      path: url.slice(target.origin.length) || '/',
+      method: options.method ?? 'GET',
+      headers: { host: 'shop.example.com', ...options.headers },
+      rejectUnauthorized: false,
+      servername: 'shop.example.com',
+    };
+    const req = lib.request(requestOptions, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
