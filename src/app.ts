@@ -14,7 +14,7 @@ import { health, ready } from './http/health.js';
 import { securityHeaders } from './http/security-headers.js';
 import { requestLog } from './observability/request-log.js';
 import { corsAllowlist } from './http/cors.js';
-import { CsrfTokens } from './http/csrf.js';
+import { CsrfTokens, rememberCsrfTokenForLogin, sessionCsrfRoute } from './http/csrf.js';
 import { crossSiteCheck } from './http/origin-check.js';
 import { mainAppProxy, type MainAppProxy } from './proxy/main-app-proxy.js';
 import { sessionMiddleware } from './sessions/middleware.js';
@@ -61,7 +61,6 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
       identify,
       trustProxy: (addr) => trust(addr, 0),
       gate: { protectAdminPages: config.protectAdminPages, loginPage: config.loginPage },
-      leftToApp: shared ? ['/api/csrf-token'] : [],
       logger: deps.logger,
     });
     app.locals.proxy = proxy;
@@ -89,19 +88,19 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.use('/api', verifyRoute(identify, deps.logger), loginRedirectRoute(config.loginPage));
 
   const passport = createPassport(deps.users, deps.verifier, deps.passwordQueue, shared);
-  // With shared sessions, CSRF tokens are the main app's (stored in its session by its own
-  // /api/csrf-token): the sidecar neither issues nor refuses them; the cross-site check stays.
+  // With shared sessions, CSRF tokens are the main app's kind, kept in the session it checks them
+  // against; the sidecar refuses none of them (its cross-site check stays).
   const csrf = shared ? undefined : new CsrfTokens(deps.secrets);
   own.use(
-    csrf ? SESSION_PATHS : SESSION_PATHS.filter((p) => p !== '/api/csrf-token'),
+    SESSION_PATHS,
     corsAllowlist(config.allowedOrigins),
     crossSiteCheck(config.allowedOrigins),
     sessionMiddleware(config, deps.sessionStore, deps.secrets),
     passport.initialize(),
     passport.session(),
-    ...(csrf ? [csrf.check()] : []),
+    csrf ? csrf.check() : rememberCsrfTokenForLogin(),
   );
-  if (csrf) own.get('/api/csrf-token', csrf.route());
+  own.get('/api/csrf-token', csrf ? csrf.route() : sessionCsrfRoute());
   own.use('/api', authRoutes(config, passport, deps));
   own.use('/api', uploadRoutes(config, deps.metrics));
   own.use(

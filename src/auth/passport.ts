@@ -47,7 +47,11 @@ export function createPassport(users: UserDirectory, verifier: PasswordVerifier,
   passport.serializeUser<string>((req: Request, user: Express.User, done: (err: unknown, id?: string) => void) => {
     const u = user as User;
     const facts: LoginFacts = { stamp: passwordStamp(u), createdAt: Date.now(), ip: req.ip, userAgent: req.get('user-agent')?.slice(0, 256) };
-    (req.session as unknown as StoredSession).sidecar = facts;
+    const sess = req.session as unknown as StoredSession & { csrfToken?: string };
+    sess.sidecar = facts;
+    // The CSRF token of the session this login replaced (kept only where sessions are shared).
+    const carried: unknown = req.res?.locals.csrfToken;
+    if (acceptUnstamped && typeof carried === 'string') sess.csrfToken = carried;
     done(null, u.id);
   });
 

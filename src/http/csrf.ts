@@ -67,3 +67,31 @@ export class CsrfTokens {
 function bindingOf(req: Request): string {
   return req.isAuthenticated?.() ? `session:${req.sessionID}` : 'anonymous';
 }
+
+/**
+ * GET /api/csrf-token with shared sessions, answered as the main app answers it: the token is kept in
+ * the session as `csrfToken`, where the app's own check compares it with X-CSRF-Token. The token a
+ * session already has is given again, so every tab of a page keeps a valid one. The sidecar itself
+ * refuses no token in this mode (its routes are guarded by the cross-site check), and a login keeps
+ * the token of the session it replaces.
+ */
+export function sessionCsrfRoute(): RequestHandler {
+  return (req, res) => {
+    const session = req.session as typeof req.session & { csrfToken?: string };
+    session.csrfToken ??= randomBytes(32).toString('hex');
+    res.set('Cache-Control', 'no-store').json({ csrfToken: session.csrfToken });
+  };
+}
+
+/**
+ * With shared sessions: remembers the CSRF token of the session a login is about to replace (in
+ * res.locals.csrfToken), so the new session keeps it (see the passport serializer): the page that
+ * fetched it before the login goes on working with the main app's own check.
+ */
+export function rememberCsrfTokenForLogin(): RequestHandler {
+  return (req, res, next) => {
+    const token = (req.session as (typeof req.session & { csrfToken?: unknown }) | undefined)?.csrfToken;
+    if (typeof token === 'string') res.locals.csrfToken = token;
+    next();
+  };
+}

@@ -40,12 +40,9 @@ export function mainAppProxy(options: {
   identify: Identify;
   trustProxy: (addr: string) => boolean;
   gate: GatePolicy;
-  /** Owned paths that the main app answers in this configuration (its CSRF tokens with shared sessions). */
-  leftToApp?: readonly string[];
   logger: Logger;
 }): MainAppProxy {
   const { target, identify, logger } = options;
-  const owned = (canonical: string) => isOwnedPath(canonical) && !options.leftToApp?.includes(canonical);
   const timeoutMs = options.timeoutSeconds * 1000;
   const gate = createGate(options.gate);
 
@@ -113,7 +110,7 @@ export function mainAppProxy(options: {
   return {
     handler: (req, res, next) => {
       const canonical = canonicalPath(req.url);
-      if (canonical === undefined || owned(canonical)) return next();
+      if (canonical === undefined || isOwnedPath(canonical)) return next();
       const request = req as typeof req & ProxiedRequest;
       void lookUp(request).then(() => {
         const refusal = gate(canonical, req.originalUrl, request.sidecarUser);
@@ -127,7 +124,7 @@ export function mainAppProxy(options: {
     upgrade: (req, socket, head) => {
       socket.on('error', (error) => logger.debug({ err: error }, 'upgrade connection failed'));
       const canonical = canonicalPath(req.url ?? '');
-      if (!isWebSocket(req) || canonical === undefined || owned(canonical)) return answerOnSocket(socket, upgradeNotSupported());
+      if (!isWebSocket(req) || canonical === undefined || isOwnedPath(canonical)) return answerOnSocket(socket, upgradeNotSupported());
       void lookUp(req).then(() => {
         const refusal = gate(canonical, req.url ?? '/', req.sidecarUser);
         if (refusal) return answerOnSocket(socket, refusal);
