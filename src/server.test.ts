@@ -48,4 +48,13 @@ describe('node dist/server.js', () => {
     expect(result.stderr).toContain('Invalid configuration (3 problems)');
     for (const bad of ['PORT="x"', 'SESSION_TTL="-5"', 'COOKIE_SECURE="maybe"']) expect(result.stderr).toContain(bad);
   });
+
+  it('never prints the password of a malformed DATABASE_URL or REDIS_URL when it refuses to start', async () => {
+    const env = { DATABASE_URL: 'postgres://app:pa/ss-s3cret@db/app', ADMIN_DATA_SOURCE: 'postgres', SESSION_STORE: 'redis', REDIS_URL: 'redis://:pa/ss-s3cret@cache:6379' };
+    const result = await runNode('server.js', [], { cwd: await tempDir(), env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('DATABASE_URL="postgres://<credentials>@db/app"');
+    expect(result.stderr).toContain('REDIS_URL="redis://<credentials>@cache:6379"');
+    expect(result.stderr).not.toMatch(/s3cret|pa\/ss/);
+  });
 });

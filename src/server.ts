@@ -1,19 +1,20 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { createApp, type AppState } from './app.js';
-import { loadConfig, type Config } from './config/config.js';
+import { loadConfig, type Config, type Env } from './config/config.js';
 import { readEnv } from './config/env-file.js';
 import { ConfigError } from './config/errors.js';
+import { redactText } from './config/redact.js';
 import { buildDeps, closeDeps, type AppDeps } from './deps.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { keepFreedMemory } from './process/keep-freed-memory.js';
 import { lowerThreadpoolPriority } from './process/threadpool-priority.js';
 import { createFirstUser } from './users/bootstrap.js';
 
-async function main(): Promise<void> {
+async function main(env: Env): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(readEnv('.env'));
+    config = loadConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -85,7 +86,8 @@ function announceFirstUser(file: string, password: string): void {
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`Failed to start: ${(error as Error).message}\n`);
+const env = readEnv('.env');
+main(env).catch((error: unknown) => {
+  process.stderr.write(`Failed to start: ${redactText(String((error as Error)?.message ?? error), env)}\n`);
   process.exit(1);
 });

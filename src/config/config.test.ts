@@ -75,6 +75,26 @@ describe('loadConfig', () => {
     expect(problem!.value).toBe('mysql://<credentials>@db/app');
   });
 
+  it.each([
+    ['a password holding "/"', 'postgres://app:pa/ss-s3cret@db/app'],
+    ['a password holding "@"', 'postgres://app:p@ss-s3cret@db:port/app'],
+    ['a password holding a space', 'postgres://app:pass s3cret@db host/app'],
+    ['an unparsable host', 'postgres://app:s3cret@[::1/app'],
+    ['no scheme at all', 'app:s3cret@db/app'],
+    ['a password query parameter', 'postgres://db:port/app?user=app&password=s3cret'],
+  ])('never shows the password of a malformed DATABASE_URL with %s', (_case, url) => {
+    const error = (() => {
+      try {
+        loadConfig({ DATABASE_URL: url, REDIS_URL: url.replace('postgres', 'redis'), SESSION_STORE: 'redis' }, '/srv/app');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems.map((p) => p.variable)).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL']));
+    expect(error!.message).not.toMatch(/s3cret|pa\/ss|ss-/);
+  });
+
   it('refuses SameSite=None without Secure', () => {
     expect(problemsOf({ COOKIE_SAMESITE: 'none', COOKIE_SECURE: 'false' })[0]!.variable).toBe('COOKIE_SAMESITE');
   });

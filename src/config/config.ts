@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, type ConfigProblem } from './errors.js';
+import { redactUrl } from './redact.js';
 
 export type Role = 'super_admin' | 'admin' | 'b2b_user';
 export const ROLES: readonly Role[] = ['super_admin', 'admin', 'b2b_user'];
@@ -296,12 +297,8 @@ class Reader {
       } catch {
         // reported below
       }
-      this.problem(name, part, 'each entry must be an origin such as https://shop.example.com (no path, no wildcard)');
+      this.problem(name, redactUrl(part), 'each entry must be an origin such as https://shop.example.com (no path, no wildcard)');
     }
     return origins;
   }
-}
-
-function redactUrl(raw: string): string {
-  return raw.replace(/\/\/[^@/]*@/, '//<credentials>@');
 }
