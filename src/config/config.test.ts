@@ -95,6 +95,12 @@ describe('loadConfig', () => {
     expect(error!.message).not.toMatch(/s3cret|pa\/ss|ss-/);
   });
 
+  it('limits slow and silent clients by default, and refuses a request timeout longer than the upload timeout', () => {
+    expect(loadConfig({}, '/srv/app').http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, uploadTimeoutMs: 300_000, keepAliveTimeoutMs: 5000, maxConnections: 1024 });
+    const [problem] = problemsOf({ REQUEST_TIMEOUT_MS: '60000', UPLOAD_TIMEOUT_MS: '50000' });
+    expect(problem).toMatchObject({ variable: 'REQUEST_TIMEOUT_MS', value: '60000' });
+  });
+
   it('refuses SameSite=None without Secure', () => {
     expect(problemsOf({ COOKIE_SAMESITE: 'none', COOKIE_SECURE: 'false' })[0]!.variable).toBe('COOKIE_SAMESITE');
   });

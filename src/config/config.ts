@@ -71,6 +71,14 @@ export interface Config {
   mainAppTimeoutSeconds: number;
   /** Seconds in-flight requests get to finish after SIGTERM before their connections are closed. */
   shutdownTimeoutSeconds: number;
+  /** Limits of the listening HTTP server, in milliseconds, and its connection cap. */
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    uploadTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+  };
   logLevel: string;
   metricsToken: string | undefined;
 }
@@ -155,6 +163,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     mainAppUrl: read.url('MAIN_APP_URL', ['http:', 'https:']),
     mainAppTimeoutSeconds: read.integer('MAIN_APP_TIMEOUT', 30, 1, 3600),
     shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT', 10, 0, 3600),
+    http: readHttp(read),
     logLevel,
     metricsToken: read.optional('METRICS_TOKEN'),
   };
@@ -187,6 +196,26 @@ function readLogin(read: Reader): Config['login'] {
     passwordQueue: read.integer('PASSWORD_QUEUE', concurrency * 8, 0, 10_000),
     threadpoolSize: threads,
     threadpoolNice: read.integer('THREADPOOL_NICE', 10, 0, 19),
+  };
+}
+
+/** A login service exposed directly must not let slow or silent clients hold its connections. */
+function readHttp(read: Reader): Config['http'] {
+  const headersTimeoutMs = read.integer('HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = read.integer('REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  const uploadTimeoutMs = read.integer('UPLOAD_TIMEOUT_MS', 300_000, 100, 3_600_000);
+  if (requestTimeoutMs > uploadTimeoutMs) {
+    read.problem('REQUEST_TIMEOUT_MS', String(requestTimeoutMs), `must not exceed UPLOAD_TIMEOUT_MS (${uploadTimeoutMs}); raise UPLOAD_TIMEOUT_MS too`);
+  }
+  if (headersTimeoutMs > uploadTimeoutMs) {
+    read.problem('HEADERS_TIMEOUT_MS', String(headersTimeoutMs), `must not exceed UPLOAD_TIMEOUT_MS (${uploadTimeoutMs})`);
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    uploadTimeoutMs,
+    keepAliveTimeoutMs: read.integer('KEEPALIVE_TIMEOUT_MS', 5000, 100, 600_000),
+    maxConnections: read.integer('MAX_CONNECTIONS', 1024, 1, 1_000_000),
   };
 }
 
