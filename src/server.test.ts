@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from './testing/harness.js';
@@ -48,4 +49,29 @@ describe('node dist/server.js', () => {
     expect(result.stderr).toContain('Invalid configuration (3 problems)');
     for (const bad of ['PORT="x"', 'SESSION_TTL="-5"', 'COOKIE_SECURE="maybe"']) expect(result.stderr).toContain(bad);
   });
+
+  it('never prints the password of a malformed DATABASE_URL or REDIS_URL when it refuses to start', async () => {
+    const env = { DATABASE_URL: 'postgres://app:pa/ss-s3cret@db/app', ADMIN_DATA_SOURCE: 'postgres', SESSION_STORE: 'redis', REDIS_URL: 'redis://:pa/ss-s3cret@cache:6379' };
+    const result = await runNode('server.js', [], { cwd: await tempDir(), env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('DATABASE_URL="postgres://<credentials>@db/app"');
+    expect(result.stderr).toContain('REDIS_URL="redis://<credentials>@cache:6379"');
+    expect(result.stderr).not.toMatch(/s3cret|pa\/ss/);
+  }, 60_000);
+
+  it('closes a connection that sends no headers after HEADERS_TIMEOUT_MS, and connections past MAX_CONNECTIONS on arrival', async () => {
+    const server = await startServer({ cwd: await tempDir(), env: { HEADERS_TIMEOUT_MS: '500', MAX_CONNECTIONS: '2' } });
+    servers.push(server);
+    const connect = () => {
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.on('error', () => undefined).resume();
+      return { socket, closed: new Promise<number>((r) => socket.on('close', () => r(Date.now()))) };
+    };
+    const started = Date.now();
+    const silent = [connect(), connect()];
+    await Promise.all(silent.map((c) => new Promise((r) => c.socket.once('connect', r))));
+    const third = connect();
+    expect((await third.closed) - started).toBeLessThan(500);
+    for (const c of silent) expect((await c.closed) - started).toBeLessThan(4 * 500);
+  }, 60_000);
 });

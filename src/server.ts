@@ -1,19 +1,22 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { createApp, type AppState } from './app.js';
-import { loadConfig, type Config } from './config/config.js';
+import { loadConfig, type Config, type Env } from './config/config.js';
 import { readEnv } from './config/env-file.js';
 import { ConfigError } from './config/errors.js';
+import { redactText } from './config/redact.js';
 import { buildDeps, closeDeps, type AppDeps } from './deps.js';
+import { createHttpServer } from './http/http-server.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { keepFreedMemory } from './process/keep-freed-memory.js';
 import { lowerThreadpoolPriority } from './process/threadpool-priority.js';
+import { UPLOAD_PATHS } from './uploads/routes.js';
 import { createFirstUser } from './users/bootstrap.js';
 
-async function main(): Promise<void> {
+async function main(env: Env): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(readEnv('.env'));
+    config = loadConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -32,7 +35,9 @@ async function main(): Promise<void> {
   keepFreedMemory();
   const state: AppState = { draining: false };
   const app = createApp(config, deps, state);
-  const server = app.listen(config.port, config.host);
+  const server = createHttpServer(app, config.http, UPLOAD_PATHS.map((p) => `/api${p}`));
+  reportDroppedConnections(server, config.http.maxConnections, logger);
+  server.listen(config.port, config.host);
   const proxy = app.locals.proxy;
   if (proxy) server.on('upgrade', (req, socket, head) => proxy.upgrade(req, socket as Socket, head));
   server.on('listening', () => {
@@ -68,6 +73,18 @@ async function shutdown(signal: string, timeoutMs: number, { server, deps, state
   process.exit(0);
 }
 
+/** Connections closed at the cap are logged at most every 10 s, with their count. */
+function reportDroppedConnections(server: Server, maxConnections: number, logger: Logger): void {
+  let dropped = 0;
+  server.on('drop', () => {
+    if (dropped++ > 0) return;
+    setTimeout(() => {
+      logger.warn({ dropped, maxConnections }, 'connection cap reached: new connections were closed on arrival');
+      dropped = 0;
+    }, 10_000).unref();
+  });
+}
+
 function announceFirstUser(file: string, password: string): void {
   // Printed once, to the console only: this password never goes to the log.
   process.stdout.write(
@@ -85,7 +102,8 @@ function announceFirstUser(file: string, password: string): void {
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`Failed to start: ${(error as Error).message}\n`);
+const env = readEnv('.env');
+main(env).catch((error: unknown) => {
+  process.stderr.write(`Failed to start: ${redactText(String((error as Error)?.message ?? error), env)}\n`);
   process.exit(1);
 });

@@ -64,6 +64,17 @@ describe('GET /api/admin/license-counts from the data file', () => {
     await eventually(async () => h.logs.lines.some((l) => String(l.reason).includes('"products.0.licenseKeys.available"')));
     expect((await request(h.app).get('/api/admin/license-counts').set('cookie', cookie)).body.data).toEqual({ x: 3 });
   });
+
+  it('keeps the last good figures, logs the error and stays up when the data file is replaced by a directory', async () => {
+    const { h, login } = await setup();
+    const cookie = await login();
+    await fs.rm(h.config.adminData.file);
+    await fs.mkdir(h.config.adminData.file);
+    await eventually(async () => h.logs.lines.some((l) => l.msg === 'admin data file cannot be read; keeping the last good version' && l.code === 'EISDIR'));
+    const res = await request(h.app).get('/api/admin/license-counts').set('cookie', cookie);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ 'office-365': 12, '7': 0 });
+  });
 });
 
 describe('GET /api/admin/dashboard', () => {

@@ -1,7 +1,6 @@
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { WatchedJsonFile } from '../fs/watched-json-file.js';
 import { EMPTY_FIGURES, type AdminDataSource, type AdminFigures } from './data-source.js';
 
 const count = z.number().int().nonnegative();
@@ -46,48 +45,38 @@ export function parseAdminDataFile(text: string, file: string): AdminFigures {
 }
 
 /**
- * Figures from ADMIN_DATA_FILE, reloaded when it changes. A file that breaks keeps the last good
- * figures in use (logged); with no file yet the figures are zeros and empty lists (logged once).
+ * Figures from ADMIN_DATA_FILE, reloaded when it changes. A file that breaks or cannot be read
+ * keeps the last good figures in use (logged); with no file yet the figures are zeros and empty
+ * lists (logged once).
  */
 export class FileAdminDataSource implements AdminDataSource {
   readonly kind = 'file';
-  private current: AdminFigures = EMPTY_FIGURES;
-  private readonly onChange = () => void this.reload();
 
-  private constructor(
-    private readonly file: string,
-    private readonly logger: Logger,
-  ) {}
+  private constructor(private readonly data: WatchedJsonFile<AdminFigures>) {}
 
   static async open(file: string, logger: Logger, pollIntervalMs = 250): Promise<FileAdminDataSource> {
-    const source = new FileAdminDataSource(file, logger);
-    await source.reload();
-    fs.watchFile(file, { interval: pollIntervalMs, persistent: false }, source.onChange);
-    return source;
+    const data = await WatchedJsonFile.open({
+      file,
+      name: 'admin data file',
+      whenMissing: 'license counts and dashboard figures are zero until it exists',
+      parse: parseAdminDataFile,
+      describe: (figures) => ({ products: figures.totalProducts }),
+      logger,
+      pollIntervalMs,
+    });
+    return new FileAdminDataSource(data);
   }
 
   async figures(): Promise<AdminFigures> {
-    return this.current;
+    return this.data.value ?? EMPTY_FIGURES;
   }
 
-  async close(): Promise<void> {
-    fs.unwatchFile(this.file, this.onChange);
+  /** Reads the file again now; also done when the file changes. */
+  reload(): Promise<void> {
+    return this.data.reload();
   }
 
-  async reload(): Promise<void> {
-    let text: string;
-    try {
-      text = await fsp.readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      this.logger.warn({ file: this.file }, 'admin data file not found: license counts and dashboard figures are zero until it exists');
-      return;
-    }
-    try {
-      this.current = parseAdminDataFile(text, this.file);
-      this.logger.info({ file: this.file, products: this.current.totalProducts }, 'admin data loaded');
-    } catch (error) {
-      this.logger.error({ file: this.file, reason: (error as Error).message }, 'admin data file is invalid; keeping the last good figures');
-    }
+  close(): Promise<void> {
+    return this.data.close();
   }
 }

@@ -88,6 +88,17 @@ describe('session revocation at /api/admin/sessions', () => {
     expect(unknown.body.error).toBe('USER_NOT_FOUND');
   });
 
+  it('answers a malformed percent-encoding in the session id with 400 VALIDATION_ERROR, logging no error', async () => {
+    const { h, login } = await setup();
+    const admin = await login(ADMIN);
+    for (const method of ['get', 'delete'] as const) {
+      const res = await request(h.app)[method]('/api/admin/sessions/%E0%A4%A?username=bob').set('Cookie', admin);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ success: false, error: 'VALIDATION_ERROR', message: 'A path parameter is not valid percent-encoding' });
+    }
+    expect(h.logs.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  });
+
   it('refuses a cross-site revocation', async () => {
     const { h, login } = await setup();
     const admin = await login(ADMIN);

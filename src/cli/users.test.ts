@@ -13,7 +13,7 @@ const verifier = new PasswordVerifier(4);
 const harnesses = closedAfterEach<Harness>();
 
 async function users(cwd: string, args: string[], input = '') {
-  return runNode('cli/users.js', args, { cwd, env: { BCRYPT_COST: '4' }, input });
+  return runNode('cli/users.js', args, { cwd, env: { BCRYPT_COST: '4' }, input, timeoutMs: 60_000 });
 }
 
 describe('npm run users', () => {
@@ -98,6 +98,43 @@ describe('npm run users', () => {
     expect((await users(cwd, ['add', 'erin'], 'erin-password\n')).stderr).toContain('add needs --role');
     expect((await users(cwd, ['frobnicate', 'x'])).code).toBe(2);
   });
+
+  it('loses no user when six adds run at once', async () => {
+    const cwd = await tempDir();
+    const names = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+    const results = await Promise.all(names.map((name) => users(cwd, ['add', name, '--role', 'b2b_user'], `${name}-password\n`)));
+    expect(results.map((r) => r.code)).toEqual(names.map(() => 0));
+    expect((await readUsersFile(path.join(cwd, 'users.json')))!.map((u) => u.username).sort()).toEqual(names);
+  }, 120_000);
+
+  it('loses neither change when adds and a disable run at once', async () => {
+    const cwd = await tempDir();
+    await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+    const results = await Promise.all([
+      users(cwd, ['add', 'dave', '--role', 'admin'], 'dave-password\n'),
+      users(cwd, ['disable', 'carol']),
+      users(cwd, ['add', 'erin', '--role', 'admin'], 'erin-password\n'),
+    ]);
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    const after = (await readUsersFile(path.join(cwd, 'users.json')))!;
+    expect(after.map((u) => [u.username, u.disabled ?? false]).sort()).toEqual([['carol', true], ['dave', false], ['erin', false]]);
+  }, 120_000);
+
+  it('deletes the temporary copies of the users file that a killed command left, and takes over its lock', async () => {
+    const cwd = await tempDir();
+    await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+    const file = path.join(cwd, 'users.json');
+    // What `kill -9` during a write leaves: a full copy of the file (every hash) and the lock.
+    const leftover = path.join(cwd, '.users.json.0123456789ab.tmp');
+    await fs.copyFile(file, leftover);
+    await fs.mkdir(`${file}.lock`);
+    const longAgo = new Date(Date.now() - 60_000);
+    await fs.utimes(`${file}.lock`, longAgo, longAgo);
+
+    expect((await users(cwd, ['disable', 'carol'])).code).toBe(0);
+    expect((await fs.readdir(cwd)).filter((name) => name.includes('users.json'))).toEqual(['users.json']);
+    expect((await readUsersFile(file))![0]!.disabled).toBe(true);
+  }, 60_000);
 
   it('refuses to edit users that live in PostgreSQL', async () => {
     const cwd = await tempDir();

@@ -7,7 +7,7 @@ import { revokeSessions } from '../sessions/revoke.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import { readEnv } from '../config/env-file.js';
 import { hashPassword, newPasswordProblem } from '../users/password.js';
-import { readUsersFile, USERNAME_PATTERN, writeUsersFile } from '../users/users-file.js';
+import { readUsersFile, updateUsersFile, USERNAME_PATTERN, withUsersFileLock } from '../users/users-file.js';
 import type { User } from '../users/user.js';
 import { readPassword } from './read-password.js';
 
@@ -42,53 +42,59 @@ export async function runUsersCommand(argv: string[], env: NodeJS.ProcessEnv, io
   if (config.source !== 'file') {
     throw new Error('USERS_SOURCE=postgres: users live in the main app\'s database; manage them there. This command only edits the users file.');
   }
-  const users = (await readUsersFile(config.file)) ?? [];
+  const file = config.file;
   const say = (line: string) => io.stdout.write(`${line}\n`);
 
   if (command === 'list') {
-    if (users.length === 0) say(`No users in ${config.file}.`);
+    const users = await withUsersFileLock(file, async () => (await readUsersFile(file)) ?? []);
+    if (users.length === 0) say(`No users in ${file}.`);
     for (const u of users) say(`${u.username.padEnd(24)} ${u.role.padEnd(12)} ${u.disabled ? 'disabled' : 'active  '} ${u.id}`);
     return;
   }
 
   if (!username) throw new UsageError(`"${command}" needs a username`);
-  const index = users.findIndex((u) => u.username === username);
-  const existing = users[index];
+  // Checked before the password is asked, and again under the lock: another command may be quicker.
+  const find = (users: User[]) => users.find((u) => u.username === username);
+  const existing = find((await readUsersFile(file)) ?? []);
 
   switch (command) {
     case 'add': {
       if (!USERNAME_PATTERN.test(username)) throw new Error(`Username "${username}" is not allowed: use letters, digits and . _ @ - (at most 64).`);
-      if (existing) throw new Error(`User "${username}" already exists; use passwd to change the password.`);
       const role = values.role as Role | undefined;
       if (!role || !ROLES.includes(role)) throw new UsageError(`add needs --role, one of ${ROLES.join(', ')}`);
+      requireAbsent(existing, username);
       const passwordHash = await hashPassword(await askPassword(io), config.bcryptCost);
-      users.push({ id: randomUUID(), username, role, passwordHash, createdAt: new Date().toISOString() });
-      await writeUsersFile(config.file, users);
-      say(`Added ${role} "${username}" to ${config.file}.`);
+      await updateUsersFile(file, (users) => {
+        requireAbsent(find(users), username);
+        users.push({ id: randomUUID(), username, role, passwordHash, createdAt: new Date().toISOString() });
+      });
+      say(`Added ${role} "${username}" to ${file}.`);
       return;
     }
-    case 'passwd':
+    case 'passwd': {
       requireUser(existing, username);
-      users[index] = { ...existing!, passwordHash: await hashPassword(await askPassword(io), config.bcryptCost) };
-      await writeUsersFile(config.file, users);
+      const passwordHash = await hashPassword(await askPassword(io), config.bcryptCost);
+      const changed = await updateUsersFile(file, (users) => Object.assign(requireUser(find(users), username), { passwordHash }));
       say(`Changed the password of "${username}".`);
-      await endSessions(env, existing!, say);
+      await endSessions(env, changed, say);
       return;
-    case 'remove':
-      requireUser(existing, username);
-      users.splice(index, 1);
-      await writeUsersFile(config.file, users);
+    }
+    case 'remove': {
+      const removed = await updateUsersFile(file, (users) => users.splice(users.indexOf(requireUser(find(users), username)), 1)[0]!);
       say(`Removed "${username}".`);
-      await endSessions(env, existing!, say);
+      await endSessions(env, removed, say);
       return;
+    }
     case 'disable':
     case 'enable': {
-      requireUser(existing, username);
-      const { disabled: _previous, ...rest } = existing!;
-      users[index] = command === 'disable' ? { ...rest, disabled: true } : rest;
-      await writeUsersFile(config.file, users);
+      const user = await updateUsersFile(file, (users) => {
+        const user = requireUser(find(users), username);
+        if (command === 'disable') user.disabled = true;
+        else delete user.disabled;
+        return user;
+      });
       say(`${command === 'disable' ? 'Disabled' : 'Enabled'} "${username}".`);
-      if (command === 'disable') await endSessions(env, existing!, say);
+      if (command === 'disable') await endSessions(env, user, say);
       return;
     }
     default:
@@ -114,8 +120,13 @@ async function endSessions(env: NodeJS.ProcessEnv, user: User, say: (line: strin
   }
 }
 
-function requireUser(user: User | undefined, username: string): void {
+function requireUser(user: User | undefined, username: string): User {
   if (!user) throw new Error(`No user "${username}".`);
+  return user;
+}
+
+function requireAbsent(user: User | undefined, username: string): void {
+  if (user) throw new Error(`User "${username}" already exists; use passwd to change the password.`);
 }
 
 async function askPassword(io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream }): Promise<string> {

@@ -81,6 +81,32 @@ describe('loadConfig', () => {
     expect(loadConfig({ ADMIN_CURRENCY: 'bam', ADMIN_LOCALE: 'bs-BA' }).adminData).toMatchObject({ currency: 'BAM', locale: 'bs-BA' });
   });
 
+  it.each([
+    ['a password holding "/"', 'postgres://app:pa/ss-s3cret@db/app'],
+    ['a password holding "@"', 'postgres://app:p@ss-s3cret@db:port/app'],
+    ['a password holding a space', 'postgres://app:pass s3cret@db host/app'],
+    ['an unparsable host', 'postgres://app:s3cret@[::1/app'],
+    ['no scheme at all', 'app:s3cret@db/app'],
+    ['a password query parameter', 'postgres://db:port/app?user=app&password=s3cret'],
+  ])('never shows the password of a malformed DATABASE_URL with %s', (_case, url) => {
+    const error = (() => {
+      try {
+        loadConfig({ DATABASE_URL: url, REDIS_URL: url.replace('postgres', 'redis'), SESSION_STORE: 'redis' }, '/srv/app');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems.map((p) => p.variable)).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL']));
+    expect(error!.message).not.toMatch(/s3cret|pa\/ss|ss-/);
+  });
+
+  it('limits slow and silent clients by default, and refuses a request timeout longer than the upload timeout', () => {
+    expect(loadConfig({}, '/srv/app').http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, uploadTimeoutMs: 300_000, keepAliveTimeoutMs: 5000, maxConnections: 1024 });
+    const [problem] = problemsOf({ REQUEST_TIMEOUT_MS: '60000', UPLOAD_TIMEOUT_MS: '50000' });
+    expect(problem).toMatchObject({ variable: 'REQUEST_TIMEOUT_MS', value: '60000' });
+  });
+
   it('refuses SameSite=None without Secure', () => {
     expect(problemsOf({ COOKIE_SAMESITE: 'none', COOKIE_SECURE: 'false' })[0]!.variable).toBe('COOKIE_SAMESITE');
   });

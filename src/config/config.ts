@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, type ConfigProblem } from './errors.js';
+import { redactUrl } from './redact.js';
 
 export type Role = 'super_admin' | 'admin' | 'b2b_user';
 export const ROLES: readonly Role[] = ['super_admin', 'admin', 'b2b_user'];
@@ -88,6 +89,14 @@ export interface Config {
   hstsMaxAgeSeconds: number;
   /** Seconds in-flight requests get to finish after SIGTERM before their connections are closed. */
   shutdownTimeoutSeconds: number;
+  /** Limits of the listening HTTP server, in milliseconds, and its connection cap. */
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    uploadTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+  };
   logLevel: string;
   metricsToken: string | undefined;
 }
@@ -181,6 +190,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     loginPage: readLoginPage(read),
     hstsMaxAgeSeconds: read.integer('HSTS_MAX_AGE', 0, 0, 63_072_000),
     shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT', 10, 0, 3600),
+    http: readHttp(read),
     logLevel,
     metricsToken: read.optional('METRICS_TOKEN'),
   };
@@ -228,6 +238,26 @@ function readLoginPage(read: Reader): Config['loginPage'] {
 /** A path on this site: one leading "/", never "//" or "/\" (which browsers read as another host), no control characters. */
 export function isLocalPath(value: string): boolean {
   return /^\/(?![/\\])[^\s\x00-\x1f\x7f]*$/.test(value);
+}
+
+/** A login service exposed directly must not let slow or silent clients hold its connections. */
+function readHttp(read: Reader): Config['http'] {
+  const headersTimeoutMs = read.integer('HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = read.integer('REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  const uploadTimeoutMs = read.integer('UPLOAD_TIMEOUT_MS', 300_000, 100, 3_600_000);
+  if (requestTimeoutMs > uploadTimeoutMs) {
+    read.problem('REQUEST_TIMEOUT_MS', String(requestTimeoutMs), `must not exceed UPLOAD_TIMEOUT_MS (${uploadTimeoutMs}); raise UPLOAD_TIMEOUT_MS too`);
+  }
+  if (headersTimeoutMs > uploadTimeoutMs) {
+    read.problem('HEADERS_TIMEOUT_MS', String(headersTimeoutMs), `must not exceed UPLOAD_TIMEOUT_MS (${uploadTimeoutMs})`);
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    uploadTimeoutMs,
+    keepAliveTimeoutMs: read.integer('KEEPALIVE_TIMEOUT_MS', 5000, 100, 600_000),
+    maxConnections: read.integer('MAX_CONNECTIONS', 1024, 1, 1_000_000),
+  };
 }
 
 /** Only the users section, for the users command: unrelated settings cannot stop it. */
@@ -372,12 +402,8 @@ class Reader {
       } catch {
         // reported below
       }
-      this.problem(name, part, 'each entry must be an origin such as https://shop.example.com (no path, no wildcard)');
+      this.problem(name, redactUrl(part), 'each entry must be an origin such as https://shop.example.com (no path, no wildcard)');
     }
     return origins;
   }
-}
-
-function redactUrl(raw: string): string {
-  return raw.replace(/\/\/[^@/]*@/, '//<credentials>@');
 }

@@ -7,6 +7,17 @@ export function temporaryPathFor(target: string): string {
 }
 
 /**
+ * Deletes the temporary copies of `target` that writers killed mid-write left behind. Only safe
+ * while no other writer of `target` is at work, i.e. under the target's lock.
+ */
+export async function removeTemporaryCopies(target: string): Promise<void> {
+  const prefix = `.${path.basename(target)}.`;
+  const names = await fs.readdir(path.dirname(target)).catch(() => [] as string[]);
+  const leftovers = names.filter((n) => n.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(n.slice(prefix.length)));
+  await Promise.all(leftovers.map((n) => fs.rm(path.join(path.dirname(target), n), { force: true })));
+}
+
+/**
  * Writes data under a temporary name in the target's directory, flushes it, then renames it over
  * the target: readers see the old file or the new one, never a part. With `keepOwner`, a replaced
  * file keeps its owner (when we may set it, i.e. as root), so an admin editing a service's file as

@@ -21,6 +21,11 @@ function fromKnownError(error: BodyParserError): HttpError | undefined {
     case 'request.aborted':
       return new HttpError(400, 'REQUEST_ABORTED', 'The request was aborted');
   }
+  // Express's router could not percent-decode a path parameter (e.g. /sessions/%E0%A4%A); it marks
+  // that URIError with status 400, other URIErrors are bugs and stay 500s.
+  if (error instanceof URIError && error.status === 400) {
+    return new HttpError(400, 'VALIDATION_ERROR', 'A path parameter is not valid percent-encoding');
+  }
   if (typeof error.status === 'number' && error.status >= 400 && error.status < 500 && error.expose) {
     return new HttpError(error.status, 'BAD_REQUEST', error.message);
   }

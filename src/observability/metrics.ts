@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { match } from 'path-to-regexp';
 import { HttpError } from '../http/http-error.js';
 
 export interface MetricSources {
@@ -93,11 +94,26 @@ export class Metrics {
     this.uploadBytes.inc(bytes);
   }
 
-  /** Times every request; the route label is the matched route pattern, never the raw path. */
+  /**
+   * Times every request; the route label is the matched route pattern, never the raw path. It is
+   * taken when the router assigns `req.route`: then `req.baseUrl` and `req.path` are still those of
+   * the route's own router, which an error on its way out has already reset by the time we answer.
+   */
   timing(): RequestHandler {
     return (req, res, next) => {
       const end = this.httpDuration.startTimer();
-      res.once('finish', () => end({ method: req.method, route: routeOf(req), status: String(res.statusCode) }));
+      let route: unknown;
+      let label: string | undefined;
+      Object.defineProperty(req, 'route', {
+        configurable: true,
+        enumerable: true,
+        get: () => route,
+        set: (value: unknown) => {
+          route = value;
+          label = routeLabel(req, value);
+        },
+      });
+      res.once('finish', () => end({ method: req.method, route: label ?? (res.locals.proxied ? 'main-app' : 'unmatched'), status: String(res.statusCode) }));
       next();
     };
   }
@@ -120,12 +136,28 @@ export class Metrics {
   }
 }
 
-function routeOf(req: Request): string {
-  const pattern: unknown = req.route?.path;
-  // A route on several fixed paths: the one that matched.
-  if (Array.isArray(pattern)) return `${req.baseUrl}${req.path}`;
-  if (typeof pattern === 'string') return `${req.baseUrl}${pattern}`;
-  return req.res?.locals.proxied ? 'main-app' : 'unmatched';
+/**
+ * The mount path plus the route's own pattern. Routing ignores case, so the mount path as the
+ * client spelled it is lower-cased back to its pattern.
+ */
+function routeLabel(req: Request, route: unknown): string {
+  const pattern = (route as { path?: unknown } | undefined)?.path;
+  const base = req.baseUrl.toLowerCase();
+  if (typeof pattern === 'string') return `${base}${pattern}`;
+  if (Array.isArray(pattern)) return `${base}${patternOf(route as object, pattern as string[], req.path)}`;
+  return 'unmatched';
+}
+
+const patternMatchers = new WeakMap<object, Array<{ pattern: string; matches: (path: string) => unknown }>>();
+
+/** Which of a route's several patterns matched the path. */
+function patternOf(route: object, patterns: string[], path: string): string {
+  let matchers = patternMatchers.get(route);
+  if (!matchers) {
+    matchers = patterns.map((pattern) => ({ pattern, matches: match(pattern, { decode: false, sensitive: false, trailing: true }) }));
+    patternMatchers.set(route, matchers);
+  }
+  return matchers.find((m) => m.matches(path))?.pattern ?? patterns.join('|');
 }
 
 function mayScrape(req: Request, token: string | undefined): boolean {

@@ -86,6 +86,20 @@ describe('GET /metrics', () => {
     expect(text).not.toContain('no-such-thing-123');
   });
 
+  it('keeps the route label to the fixed route patterns however the path is spelled', async () => {
+    const h = await harness();
+    const admin = cookieHeader((await request(h.app).post('/api/login').send(ADMIN)).headers['set-cookie']);
+    const spellings = (path: string) => Array.from({ length: 12 }, (_, i) => path.replace(/[a-z]/g, (c, at: number) => ((i >> at % 4) & 1 ? c.toUpperCase() : c)) + (i % 3 === 0 ? '/' : ''));
+    for (const path of [...spellings('/api/admin/upload-image'), ...spellings('/api/images/upload')]) await request(h.app).post(path);
+    for (const path of spellings('/api/user')) await request(h.app).get(path).set('Cookie', admin);
+    for (let i = 0; i < 12; i++) await request(h.app).delete(`/api/admin/sessions/session-${i}?username=bob`).set('Cookie', admin);
+    for (let i = 0; i < 12; i++) await request(h.app).get(`/api/nothing-here-${i}`);
+
+    const text = (await request(h.app).get('/metrics')).text;
+    const routes = new Set([...text.matchAll(/sidecar_http_request_duration_seconds_count\{[^}]*route="([^"]*)"/g)].map((m) => m[1]));
+    expect([...routes].sort()).toEqual(['/api/admin/sessions/:id', '/api/admin/upload-image', '/api/images/upload', '/api/login', '/api/user', 'unmatched']);
+  });
+
   it('refuses a forwarded request unless it carries the metrics token', async () => {
     const h = await harness({ METRICS_TOKEN: 'metrics-token-0123456789' });
     const forwarded = await request(h.app).get('/metrics').set('X-Forwarded-For', '203.0.113.9');

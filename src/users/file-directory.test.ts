@@ -37,7 +37,15 @@ describe('the users file while the server runs', () => {
   it('keeps the previous users when the file breaks, and logs why', async () => {
     const h = await harness();
     await fs.writeFile(h.config.users.file, '{"users": [ {"username": ');
-    await eventually(async () => h.logs.lines.some((l) => l.msg === 'users file is broken; keeping the previous users'));
+    await eventually(async () => h.logs.lines.some((l) => l.msg === 'users file is invalid; keeping the last good version'));
+    expect(await loginStatus(h, ADMIN.username, ADMIN.password)).toBe(200);
+  });
+
+  it('keeps the previous users, logs the error and stays up when the file is replaced by a directory', async () => {
+    const h = await harness();
+    await fs.rm(h.config.users.file);
+    await fs.mkdir(h.config.users.file);
+    await eventually(async () => h.logs.lines.some((l) => l.msg === 'users file cannot be read; keeping the last good version' && l.code === 'EISDIR'));
     expect(await loginStatus(h, ADMIN.username, ADMIN.password)).toBe(200);
   });
 

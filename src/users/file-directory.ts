@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import type { Logger } from 'pino';
-import { readUsersFile } from './users-file.js';
+import { WatchedJsonFile } from '../fs/watched-json-file.js';
+import { parseUsersFile } from './users-file.js';
 import type { User, UserDirectory } from './user.js';
 
 export interface FileUserDirectoryOptions {
@@ -10,68 +10,52 @@ export interface FileUserDirectoryOptions {
   pollIntervalMs?: number;
 }
 
+interface Users {
+  byName: Map<string, User>;
+  byId: Map<string, User>;
+}
+
+const NO_USERS: Users = { byName: new Map(), byId: new Map() };
+
 /**
- * Users from a JSON file, reloaded when the file changes. A file that breaks after a change keeps
- * the previous users in use, and the reason is logged.
+ * Users from a JSON file, reloaded when the file changes. A file that breaks, disappears or cannot
+ * be read keeps the previous users in use, and the reason is logged.
  */
 export class FileUserDirectory implements UserDirectory {
   readonly kind = 'file';
-  private byName = new Map<string, User>();
-  private byId = new Map<string, User>();
-  private readonly file: string;
-  private readonly logger: Logger;
-  private readonly pollIntervalMs: number;
-  private readonly onChange = () => void this.reload();
-  private reloading: Promise<void> = Promise.resolve();
 
-  private constructor(options: FileUserDirectoryOptions) {
-    this.file = options.file;
-    this.logger = options.logger;
-    this.pollIntervalMs = options.pollIntervalMs ?? 250;
-  }
+  private constructor(private readonly users: WatchedJsonFile<Users>) {}
 
   static async open(options: FileUserDirectoryOptions): Promise<FileUserDirectory> {
-    const directory = new FileUserDirectory(options);
-    const users = await readUsersFile(options.file);
-    if (users === undefined) options.logger.warn({ file: options.file }, 'users file not found: no one can log in');
-    directory.use(users ?? []);
-    fs.watchFile(options.file, { interval: directory.pollIntervalMs, persistent: false }, directory.onChange);
-    return directory;
+    const users = await WatchedJsonFile.open<Users>({
+      file: options.file,
+      name: 'users file',
+      whenMissing: 'no one can log in',
+      parse: (text, file) => {
+        const list = parseUsersFile(text, file);
+        return { byName: new Map(list.map((u) => [u.username, u])), byId: new Map(list.map((u) => [u.id, u])) };
+      },
+      describe: (users) => ({ users: users.byId.size }),
+      logger: options.logger,
+      pollIntervalMs: options.pollIntervalMs,
+    });
+    return new FileUserDirectory(users);
   }
 
   async findByUsername(username: string): Promise<User | undefined> {
-    return this.byName.get(username);
+    return (this.users.value ?? NO_USERS).byName.get(username);
   }
 
   async findById(id: string): Promise<User | undefined> {
-    return this.byId.get(id);
+    return (this.users.value ?? NO_USERS).byId.get(id);
   }
 
-  async close(): Promise<void> {
-    fs.unwatchFile(this.file, this.onChange);
-    await this.reloading;
-  }
-
-  /** Reads the file again now; also called when the file changes. */
+  /** Reads the file again now; also done when the file changes. */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(async () => {
-      try {
-        const users = await readUsersFile(this.file);
-        if (users === undefined) {
-          this.logger.error({ file: this.file }, 'users file disappeared; keeping the previous users');
-          return;
-        }
-        this.use(users);
-        this.logger.info({ file: this.file, users: users.length }, 'users file reloaded');
-      } catch (error) {
-        this.logger.error({ file: this.file, reason: (error as Error).message }, 'users file is broken; keeping the previous users');
-      }
-    });
-    return this.reloading;
+    return this.users.reload();
   }
 
-  private use(users: User[]): void {
-    this.byName = new Map(users.map((u) => [u.username, u]));
-    this.byId = new Map(users.map((u) => [u.id, u]));
+  close(): Promise<void> {
+    return this.users.close();
   }
 }

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ROLES } from '../config/config.js';
-import { writeFileAtomic } from '../fs/atomic-write.js';
+import lockfile from 'proper-lockfile';
+import { removeTemporaryCopies, writeFileAtomic } from '../fs/atomic-write.js';
 import { isBcryptHash } from './password.js';
 import type { User } from './user.js';
 
@@ -73,4 +74,46 @@ export async function readUsersFile(file: string): Promise<User[] | undefined> {
 export async function writeUsersFile(file: string, users: User[]): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, `${JSON.stringify({ users }, null, 2)}\n`, 0o600, { keepOwner: true });
+}
+
+/**
+ * Runs `work` holding the users file's lock (a `<file>.lock` directory beside it), after deleting
+ * the temporary copies a killed command left. A lock whose holder died is taken over once it has
+ * not been refreshed for 10 s; waiting for a live holder gives up after about 30 s.
+ */
+export async function withUsersFileLock<T>(file: string, work: (assertHeld: () => void) => Promise<T>): Promise<T> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  let lost: Error | undefined;
+  const release = await lockfile
+    .lock(file, {
+      realpath: false,
+      stale: 10_000,
+      retries: { retries: 150, minTimeout: 10, maxTimeout: 200, randomize: true },
+      onCompromised: (error) => {
+        lost = error;
+      },
+    })
+    .catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ELOCKED') throw error;
+      throw new Error(`Another users command still holds ${file}.lock; try again shortly.`);
+    });
+  try {
+    await removeTemporaryCopies(file);
+    return await work(() => {
+      if (lost) throw new Error(`Lost the lock on ${file} (${lost.message}); nothing was changed, run the command again.`);
+    });
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+/** Reads the users, lets `change` edit the list, and writes it back, all under the file's lock. */
+export async function updateUsersFile<T>(file: string, change: (users: User[]) => T | Promise<T>): Promise<T> {
+  return withUsersFileLock(file, async (assertHeld) => {
+    const users = (await readUsersFile(file)) ?? [];
+    const result = await change(users);
+    assertHeld();
+    await writeUsersFile(file, users);
+    return result;
+  });
 }
