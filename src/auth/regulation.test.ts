@@ -2,6 +2,8 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, startHarness, type Harness, type TestUser } from '../testing/harness.js';
 import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { HttpError } from '../http/http-error.js';
+import type { PasswordQueue } from './password-queue.js';
 
 const harnesses = closedAfterEach<Harness>();
 
@@ -33,6 +35,26 @@ describe('brute-force regulation of POST /api/login', () => {
     expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(120);
     expect(checks()).toBe(before);
     expect(h.logs.lines).toContainEqual(expect.objectContaining({ audit: 'login', outcome: 'regulated', username: 'alice', ip: '203.0.113.7' }));
+  });
+
+  it('runs at most LOGIN_MAX_FAILURES password checks for a parallel burst against one user from one IP, answering the rest 429', async () => {
+    const { h, checks } = await harness({ LOGIN_MAX_FAILURES: '5', PASSWORD_QUEUE: '100' });
+    const burst = await Promise.all(Array.from({ length: 17 }, (_, i) => login(h, ADMIN, undefined, `wrong-password-${i}`)));
+    const last = await login(h, ADMIN);
+    const statuses = [...burst, last].map((r) => r.status);
+    expect(checks()).toBe(5);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(13);
+    expect(last.status).toBe(429);
+    for (const refused of [...burst, last].filter((r) => r.status === 429)) expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives the attempt back when no password was checked, so a full queue never bans the real user', async () => {
+    const { h } = await harness({ LOGIN_MAX_FAILURES: '1' });
+    h.deps.passwordQueue.run = () => Promise.reject(new HttpError(503, 'LOGIN_BUSY', 'busy'));
+    for (let i = 0; i < 3; i += 1) expect((await login(h, ADMIN)).status).toBe(503);
+    delete (h.deps.passwordQueue as Partial<PasswordQueue>).run;
+    expect((await login(h, ADMIN)).status).toBe(200);
   });
 
   it('still lets the real user log in from another IP while one IP is banned for that username', async () => {

@@ -4,7 +4,7 @@ import type { LoginStats } from '../admin/login-stats.js';
 import type { Config } from '../config/config.js';
 import { HttpError, validationError } from '../http/http-error.js';
 import { publicUser, type PublicUser, type User } from '../users/user.js';
-import type { LoginRegulation } from './regulation.js';
+import type { LoginRegulation, Reservation } from './regulation.js';
 import { requireLogin } from './require-role.js';
 
 const MAX_USERNAME_LENGTH = 128;
@@ -25,8 +25,9 @@ export function authRoutes(
     const username = String(req.body.username);
     const ip = req.ip ?? 'unknown';
     const audit = { audit: 'login', username: username.slice(0, 128), ip };
+    let reservation: Reservation;
     try {
-      await regulation.check(ip, username);
+      reservation = await regulation.reserve(ip, username);
     } catch (error) {
       if (error instanceof HttpError && error.status === 429) {
         logins.record('regulated');
@@ -35,23 +36,26 @@ export function authRoutes(
       return next(error);
     }
     passport.authenticate('local', { session: false }, (error: unknown, user: User | false) => {
-      if (error) return next(error);
+      // No password was checked (queue full, directory down): the attempt is given back.
+      if (error) return void regulation.release(reservation).then(() => next(error), next);
       if (!user) {
         logins.record('failed');
         req.log.info({ ...audit, outcome: 'failed' }, 'login failed');
-        regulation.failed(ip, username).then(
+        regulation.failed(reservation).then(
           () => res.status(401).json({ success: false, message: 'Invalid username or password' }),
           next,
         );
         return;
       }
-      // passport regenerates the session id here, so a planted id never becomes a logged-in one.
-      req.logIn(user, (loginError) => {
-        if (loginError) return next(loginError);
-        logins.record('succeeded');
-        req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
-        regulation.succeeded(ip, username).then(() => res.json({ success: true, user: publicUser(user) }), next);
-      });
+      regulation.succeeded(reservation).then(() => {
+        // passport regenerates the session id here, so a planted id never becomes a logged-in one.
+        req.logIn(user, (loginError) => {
+          if (loginError) return next(loginError);
+          logins.record('succeeded');
+          req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
+          res.json({ success: true, user: publicUser(user) });
+        });
+      }, next);
     })(req, res, next);
   });
 
