@@ -17,7 +17,7 @@ import { createReadOnlyPool } from './admin/pool.js';
 import { loadAdminQueries, PostgresAdminDataSource } from './admin/postgres-source.js';
 import { UploadStats } from './admin/upload-stats.js';
 import { FileUserDirectory } from './users/file-directory.js';
-import { DEFAULT_USER_QUERIES, parseRoleMap, PostgresUserDirectory } from './users/postgres-directory.js';
+import { parseRoleMap, PostgresUserDirectory } from './users/postgres-directory.js';
 import { PasswordVerifier } from './users/password.js';
 import type { UserDirectory } from './users/user.js';
 
@@ -45,6 +45,11 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   const verifier = new PasswordVerifier(config.users.bcryptCost, () =>
     logger.warn('a stored password hash is in no known format (bcrypt $2a$/$2b$/$2y$ or scrypt hex.salt); login refused'),
   );
+  if (users.sampleHashes) {
+    void verifier.learnFrom(users.sampleHashes.bind(users), (error) =>
+      logger.warn({ reason: (error as Error).message }, 'could not sample the stored password hashes; unknown users are checked at BCRYPT_COST until real hashes are seen'),
+    );
+  }
   const passwordQueue = new PasswordQueue(config.login.passwordConcurrency, config.login.passwordQueue);
   // With Redis, failure counts are shared by every process; prefixed beside the session keys.
   const redis = sessionStore instanceof RedisSessionStore ? sessionStore.redis : undefined;
@@ -94,8 +99,9 @@ async function createUserDirectory(config: Config, logger: Logger): Promise<User
     case 'postgres': {
       const log = logger.child({ component: 'users' });
       const queries = {
-        byUsername: config.database.usersQuery ?? DEFAULT_USER_QUERIES.byUsername,
-        byId: config.database.usersByIdQuery ?? DEFAULT_USER_QUERIES.byId,
+        byUsername: config.database.usersQuery,
+        byId: config.database.usersByIdQuery,
+        sampleHashes: config.database.usersSampleQuery,
       };
       return new PostgresUserDirectory(createReadOnlyPool(config.databaseUrl!, config.database.timeoutMs, log), queries, parseRoleMap(config.database.roleMap), log);
     }

@@ -12,6 +12,7 @@ import { findPostgresBin, startPostgres, type ThrowawayPostgres } from '../src/t
 import { requireProgram } from '../src/testing/programs.js';
 import { userDirectoryContract } from '../src/testing/user-directory-contract.js';
 import { PostgresUserDirectory, parseRoleMap } from '../src/users/postgres-directory.js';
+import { hashParameters, PasswordVerifier } from '../src/users/password.js';
 
 const bin = findPostgresBin();
 const available = requireProgram('PostgreSQL', bin ? [path.join(bin, 'postgres')] : ['/usr/lib/postgresql/<version>/bin/postgres']);
@@ -89,6 +90,14 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     expect(res.status).toBe(200);
     expect(res.body.user).toMatchObject({ username, role });
     expect((await login(username, 'wrong-password')).status).toBe(401);
+  });
+
+  it('samples the main app\'s password hashes, so unknown users are checked at their cost rather than BCRYPT_COST', async () => {
+    const users = new PostgresUserDirectory(createReadOnlyPool(db.url, 1000, createLogger('silent')), {}, parseRoleMap(undefined), createLogger('silent'));
+    const verifier = new PasswordVerifier(12);
+    await verifier.learnFrom(() => users.sampleHashes(), (error) => { throw error; });
+    expect(hashParameters(await verifier.dummyHash())).toBe('bcrypt cost 4');
+    await users.close();
   });
 
   it('refuses a user whose role has no mapping, a hash in no known format, and a disabled user', async () => {

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import signature from 'cookie-signature';
-import { describe, expect, it } from 'vitest';
+import bcrypt from 'bcrypt';
+import { describe, expect, it, vi } from 'vitest';
 import { ADMIN, B2B, TEST_SECRET, cookieHeader, sessionIdOf, startHarness, type Harness } from '../testing/harness.js';
 import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
@@ -46,6 +47,22 @@ describe('POST /api/login', () => {
     const res = await login(h, { ...ADMIN, username: 'nobody' });
     expect(res.status).toBe(401);
     expect(res.body).toEqual({ success: false, message: 'Invalid username or password' });
+  });
+
+  it('checks an unknown user with the same algorithm and cost as a real user, even when BCRYPT_COST differs', async () => {
+    const dir = (await harness()).dir;
+    const { writeUsersFile } = await import('../users/users-file.js');
+    await writeUsersFile(path.join(dir, 'users.json'), [{ id: 'carol-id', username: 'carol', role: 'admin', passwordHash: await bcrypt.hash('carol-password', 6) }]);
+    const h = await harness({ dir, users: undefined, env: { BCRYPT_COST: '4' } });
+    const compare = vi.spyOn(bcrypt, 'compare');
+    try {
+      expect((await request(h.app).post('/api/login').send({ username: 'nobody', password: 'carol-password' })).status).toBe(401);
+      expect((await request(h.app).post('/api/login').send({ username: 'carol', password: 'wrong-password' })).status).toBe(401);
+      const costs = compare.mock.calls.map(([, hash]) => String(hash).slice(0, 7));
+      expect(costs).toEqual(['$2b$06$', '$2b$06$']);
+    } finally {
+      compare.mockRestore();
+    }
   });
 
   it('refuses a password over 72 bytes that only matches in its first 72 bytes', async () => {

@@ -47,6 +47,10 @@ export class FileUserDirectory implements UserDirectory {
     return this.byId.get(id);
   }
 
+  async sampleHashes(): Promise<string[]> {
+    return [...this.byId.values()].map((u) => u.passwordHash);
+  }
+
   async close(): Promise<void> {
     fs.unwatchFile(this.file, this.onChange);
     await this.reloading;

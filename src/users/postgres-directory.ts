@@ -7,6 +7,7 @@ import type { User, UserDirectory } from './user.js';
 export const DEFAULT_USER_QUERIES = {
   byUsername: 'SELECT id::text AS id, username, password AS password_hash, role FROM users WHERE username = $1',
   byId: 'SELECT id::text AS id, username, password AS password_hash, role FROM users WHERE id::text = $1',
+  sampleHashes: 'SELECT password AS password_hash FROM users LIMIT 100',
 };
 
 /** "admin:admin,superadmin:super_admin,customer:b2b_user": the main app's role values to the sidecar's. */
@@ -28,22 +29,31 @@ export function parseRoleMap(text: string | undefined): Map<string, Role> {
 export class PostgresUserDirectory implements UserDirectory {
   readonly kind = 'postgres';
   private readonly byIdCache = new Map<string, { at: number; user: User | undefined }>();
+  private readonly queries: typeof DEFAULT_USER_QUERIES;
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly queries: typeof DEFAULT_USER_QUERIES,
+    /** Each query not given is the default one. */
+    queries: Partial<typeof DEFAULT_USER_QUERIES>,
     private readonly roles: Map<string, Role>,
     private readonly logger: Logger,
     private readonly cacheMs = 5000,
-  ) {}
+  ) {
+    this.queries = { ...DEFAULT_USER_QUERIES, ...definedOnly(queries) };
+  }
 
   async findByUsername(username: string): Promise<User | undefined> {
     return this.toUser((await this.query(this.queries.byUsername, username)).rows[0]);
   }
 
-  private async query(sql: string, value: string): Promise<pg.QueryResult> {
+  async sampleHashes(): Promise<string[]> {
+    const { rows } = await this.query(this.queries.sampleHashes);
+    return rows.map((row) => row.password_hash).filter((hash): hash is string => typeof hash === 'string');
+  }
+
+  private async query(sql: string, ...values: string[]): Promise<pg.QueryResult> {
     try {
-      return await this.pool.query(sql, [value]);
+      return await this.pool.query(sql, values);
     } catch (error) {
       this.logger.error({ reason: (error as Error).message }, 'users query failed');
       throw new HttpError(503, 'USER_DIRECTORY_UNAVAILABLE', 'Users cannot be looked up right now; try again shortly.', { cause: error, headers: { 'Retry-After': '5' } });
@@ -76,4 +86,8 @@ export class PostgresUserDirectory implements UserDirectory {
     }
     return { id: row.id, username: row.username, role, passwordHash: row.password_hash, disabled: row.disabled === true };
   }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -24,5 +24,7 @@ export interface UserDirectory {
   readonly kind: string;
   findByUsername(username: string): Promise<User | undefined>;
   findById(id: string): Promise<User | undefined>;
+  /** Password hashes the directory holds (all, or a sample): unknown users are checked with their parameters. */
+  sampleHashes?(): Promise<string[]>;
   close(): Promise<void>;
 }
