@@ -100,6 +100,16 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     await users.close();
   });
 
+  it('answers a username holding a NUL byte 401 like an unknown user, counted by regulation', async () => {
+    const attempt = () => request(h.app).post('/api/login').set('X-Forwarded-For', '203.0.113.160').send({ username: 'pgadmin\u0000', password: 'bcrypt-password' });
+    for (let i = 0; i < h.config.login.maxFailuresPerUser; i += 1) {
+      const res = await attempt();
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ success: false, message: 'Invalid username or password' });
+    }
+    expect((await attempt()).status).toBe(429);
+  });
+
   it('refuses a user whose role has no mapping, a hash in no known format, and a disabled user', async () => {
     expect((await login('janitor', 'janitor-password')).status).toBe(401);
     expect((await login('plain', 'plain-password')).status).toBe(401);

@@ -35,5 +35,12 @@ export function userDirectoryContract(name: string, open: () => Promise<UserDire
       expect(await users.findById('00000000-0000-0000-0000-000000000000')).toBeUndefined();
       await users.close();
     });
+
+    it('answers a name or id holding a NUL byte with undefined, not an error', async () => {
+      const users = await open();
+      expect(await users.findByUsername('carol\u0000')).toBeUndefined();
+      expect(await users.findById('1\u0000')).toBeUndefined();
+      await users.close();
+    });
   });
 }

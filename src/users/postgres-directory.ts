@@ -43,12 +43,18 @@ export class PostgresUserDirectory implements UserDirectory {
   }
 
   async findByUsername(username: string): Promise<User | undefined> {
-    return this.toUser((await this.query(this.queries.byUsername, username)).rows[0]);
+    return this.findOne(this.queries.byUsername, username);
   }
 
   async sampleHashes(): Promise<string[]> {
     const { rows } = await this.query(this.queries.sampleHashes);
     return rows.map((row) => row.password_hash).filter((hash): hash is string => typeof hash === 'string');
+  }
+
+  /** PostgreSQL text cannot hold a NUL byte, so no user's name or id has one: unknown, without asking (it would be a query error). */
+  private async findOne(sql: string, value: string): Promise<User | undefined> {
+    if (value.includes('\u0000')) return undefined;
+    return this.toUser((await this.query(sql, value)).rows[0]);
   }
 
   private async query(sql: string, ...values: string[]): Promise<pg.QueryResult> {
@@ -63,7 +69,7 @@ export class PostgresUserDirectory implements UserDirectory {
   async findById(id: string): Promise<User | undefined> {
     const hit = this.byIdCache.get(id);
     if (hit && Date.now() - hit.at < this.cacheMs) return hit.user;
-    const user = this.toUser((await this.query(this.queries.byId, id)).rows[0]);
+    const user = await this.findOne(this.queries.byId, id);
     this.byIdCache.set(id, { at: Date.now(), user });
     if (this.byIdCache.size > 10_000) this.byIdCache.delete(this.byIdCache.keys().next().value!);
     return user;
