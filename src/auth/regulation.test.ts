@@ -80,6 +80,24 @@ describe('brute-force regulation of POST /api/login', () => {
     expect((await login(h, B2B, '192.0.2.10')).status).toBe(200);
   });
 
+  it('counts every spelling of one client address under one counter', async () => {
+    const { h } = await harness();
+    for (const ip of ['2001:db8::1', '2001:DB8::1', '[2001:db8::1]']) expect((await login(h, ADMIN, ip, 'wrong-password')).status).toBe(401);
+    expect((await login(h, ADMIN, '2001:0db8::0001')).status).toBe(429);
+    for (const ip of ['::ffff:192.0.2.44', '192.0.2.44', '::ffff:192.0.2.44']) expect((await login(h, B2B, ip, 'wrong-password')).status).toBe(401);
+    expect((await login(h, B2B, '192.0.2.44')).status).toBe(429);
+  });
+
+  it('counts an IPv6 client by its /64, for the pair and for the IP', async () => {
+    const { h } = await harness({ LOGIN_MAX_FAILURES_PER_IP: '5' });
+    for (let i = 1; i <= 3; i += 1) expect((await login(h, ADMIN, `2001:db8:0:7::${i}`, 'wrong-password')).status).toBe(401);
+    expect((await login(h, ADMIN, '2001:db8:0:7:ffff::9')).status).toBe(429);
+    expect((await login(h, ADMIN, '2001:db8:0:8::1')).status).toBe(200);
+    for (let i = 1; i <= 2; i += 1) expect((await login(h, { ...ADMIN, username: `guess-${i}` }, `2001:db8:0:7::${10 + i}`)).status).toBe(401);
+    expect((await login(h, B2B, '2001:db8:0:7::99')).status).toBe(429);
+    expect((await login(h, B2B, '2001:db8:0:8::99')).status).toBe(200);
+  });
+
   it('lifts the ban when its time is over', async () => {
     const { h } = await harness({ LOGIN_BAN_TIME: '1' });
     for (let i = 0; i < 3; i += 1) await login(h, ADMIN, undefined, 'wrong-password');

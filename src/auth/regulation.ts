@@ -1,6 +1,7 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { HttpError } from '../http/http-error.js';
 import { storeUnavailable } from '../sessions/session-store.js';
+import { regulationAddress } from './client-address.js';
 
 export interface RegulationSettings {
   /** Failed logins for one username from one client IP before that pair is banned. */
@@ -15,8 +16,9 @@ export interface RegulationSettings {
 
 /** One login attempt's claim on the counts, taken before its password is checked. */
 export interface Reservation {
+  /** The keys counted: the client's address (its /64 for IPv6) and that with the username. */
   readonly ip: string;
-  readonly username: string;
+  readonly pair: string;
   /** The pair's and the IP's counts including this attempt. */
   readonly pairCount: number;
   readonly ipCount: number;
@@ -24,7 +26,9 @@ export interface Reservation {
 
 /**
  * Brute-force regulation after Authelia's: attempts are counted per (client IP, username) and per
- * client IP. Each attempt reserves its count BEFORE its password is checked (check-then-count let a
+ * client IP (one counter per address however it is spelled, and per /64 for IPv6: see
+ * regulationAddress; the pair uses the same, or a host would get fresh pairs by changing address
+ * within its /64). Each attempt reserves its count BEFORE its password is checked (check-then-count let a
  * parallel burst run every check), so at most the limit of checks ever run per window; a reserved
  * attempt past a limit is answered 429 with Retry-After and costs no password work. A failure keeps
  * its count and, on reaching the limit, bans the pair or the IP; a success clears its pair and gives
@@ -48,21 +52,22 @@ export class LoginRegulation {
   }
 
   /** Claims one attempt for the pair and the IP; throws a 429 with Retry-After, claiming nothing, when either is used up. */
-  async reserve(ip: string, username: string): Promise<Reservation> {
-    const pair = pairKey(ip, username);
+  async reserve(clientIp: string, username: string): Promise<Reservation> {
+    const ip = regulationAddress(clientIp);
+    const pair = `${ip}|${username.toLowerCase()}`;
     const [user, addr] = await this.guard(Promise.all([consumeOne(this.perUser, pair), consumeOne(this.perIp, ip)]));
     const refused = [user, addr].filter((r) => r.consumedPoints > r.limit);
     if (refused.length > 0) {
       await this.guard(Promise.all([this.perUser.reward(pair), this.perIp.reward(ip)]));
       throw tooManyAttempts(Math.max(...refused.map((r) => r.msBeforeNext)));
     }
-    return { ip, username, pairCount: user.consumedPoints, ipCount: addr.consumedPoints };
+    return { ip, pair, pairCount: user.consumedPoints, ipCount: addr.consumedPoints };
   }
 
   /** The password was wrong: the claim stays counted, and the one that reaches a limit starts the ban. */
   async failed(reservation: Reservation): Promise<void> {
     const bans = [
-      reservation.pairCount >= this.perUser.points ? this.perUser.block(pairKey(reservation.ip, reservation.username), this.settings.banSeconds) : undefined,
+      reservation.pairCount >= this.perUser.points ? this.perUser.block(reservation.pair, this.settings.banSeconds) : undefined,
       reservation.ipCount >= this.perIp.points ? this.perIp.block(reservation.ip, this.settings.banSeconds) : undefined,
     ];
     await this.guard(Promise.all(bans));
@@ -70,12 +75,12 @@ export class LoginRegulation {
 
   /** The password was right: the pair starts afresh and the IP gets its claim back. */
   async succeeded(reservation: Reservation): Promise<void> {
-    await this.guard(Promise.all([this.perUser.delete(pairKey(reservation.ip, reservation.username)), this.perIp.reward(reservation.ip)]));
+    await this.guard(Promise.all([this.perUser.delete(reservation.pair), this.perIp.reward(reservation.ip)]));
   }
 
   /** No password was checked (the queue was full, a store failed): the claim is given back. */
   async release(reservation: Reservation): Promise<void> {
-    await this.guard(Promise.all([this.perUser.reward(pairKey(reservation.ip, reservation.username)), this.perIp.reward(reservation.ip)]));
+    await this.guard(Promise.all([this.perUser.reward(reservation.pair), this.perIp.reward(reservation.ip)]));
   }
 
   private async guard<T>(work: Promise<T>): Promise<T> {
@@ -97,10 +102,6 @@ async function consumeOne(limiter: RateLimiterAbstract, key: string): Promise<{ 
     res = error;
   }
   return { consumedPoints: res.consumedPoints, msBeforeNext: res.msBeforeNext, limit: limiter.points };
-}
-
-function pairKey(ip: string, username: string): string {
-  return `${ip}|${username.toLowerCase()}`;
 }
 
 function tooManyAttempts(waitMs: number): HttpError {
