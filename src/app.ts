@@ -68,7 +68,7 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.use('/uploads/products', serveUploads(productsDir(config)), notFound);
   own.use('/api', verifyRoute(identify, deps.logger));
 
-  const passport = createPassport(deps.users, deps.verifier, deps.passwordQueue);
+  const passport = createPassport(deps.users);
   const csrf = new CsrfTokens(deps.secrets);
   own.use(
     SESSION_PATHS,

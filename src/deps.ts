@@ -4,6 +4,7 @@ import { productsDir } from './uploads/routes.js';
 import { sweepStaleUploads } from './uploads/temp-storage.js';
 import type { Config } from './config/config.js';
 import { LoginRegulation } from './auth/regulation.js';
+import { LoginService } from './auth/login-service.js';
 import { PasswordQueue } from './auth/password-queue.js';
 import { Metrics } from './observability/metrics.js';
 import { createSessionStore } from './sessions/create-store.js';
@@ -33,6 +34,7 @@ export interface AppDeps {
   verifier: PasswordVerifier;
   passwordQueue: PasswordQueue;
   regulation: LoginRegulation;
+  loginService: LoginService;
   metrics: Metrics;
 }
 
@@ -54,6 +56,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   // With Redis, failure counts are shared by every process; prefixed beside the session keys.
   const redis = sessionStore instanceof RedisSessionStore ? sessionStore.redis : undefined;
   const regulation = new LoginRegulation(config.login, redis, config.session.redisPrefix.replace(/[^:]*:?$/, ''));
+  const loginService = new LoginService({ users, verifier, passwordQueue, regulation });
   const uploadStats = new UploadStats(productsDir(config));
   const metrics = new Metrics({
     activeSessions: async () => sessionStore.count?.(),
@@ -62,7 +65,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   });
   const logins = new LoginStats();
   logins.onRecord((outcome) => metrics.login(outcome));
-  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, adminData, logins, uploadStats, metrics };
+  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, loginService, adminData, logins, uploadStats, metrics };
 }
 
 /**

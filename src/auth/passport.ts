@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Passport } from 'passport';
-import { Strategy as LocalStrategy } from 'passport-local';
 import type { Request } from 'express';
-import type { PasswordVerifier } from '../users/password.js';
-import type { PasswordQueue } from './password-queue.js';
 import { publicUser, type PublicUser, type User, type UserDirectory } from '../users/user.js';
 import type { SessionPrincipal } from '../sessions/session-store.js';
 
@@ -20,21 +17,12 @@ export async function resolvePrincipal(users: UserDirectory, principal: unknown)
   return user && !user.disabled && passwordStamp(user) === p.stamp ? publicUser(user) : undefined;
 }
 
-/** A passport instance of the sidecar's own (not the global one), so apps never share state. */
-export function createPassport(users: UserDirectory, verifier: PasswordVerifier, queue: PasswordQueue): InstanceType<typeof Passport> {
+/**
+ * A passport instance of the sidecar's own (not the global one), so apps never share state. It
+ * keeps the session side (req.logIn, serialize, deserialize); passwords are checked by LoginService.
+ */
+export function createPassport(users: UserDirectory): InstanceType<typeof Passport> {
   const passport = new Passport();
-
-  passport.use(
-    new LocalStrategy({ usernameField: 'username', passwordField: 'password' }, (username, password, done) => {
-      users
-        .findByUsername(username)
-        .then(async (user) => {
-          const matched = await queue.run(() => verifier.verify(password, user?.passwordHash));
-          done(null, matched && user && !user.disabled ? user : false);
-        })
-        .catch(done);
-    }),
-  );
 
   passport.serializeUser<SessionPrincipal>((req: Request, user: Express.User, done: (err: unknown, principal?: SessionPrincipal) => void) => {
     const u = user as User;

@@ -1,10 +1,10 @@
-import express, { Router, type Request, type Response, type NextFunction } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { Passport } from 'passport';
 import type { LoginStats } from '../admin/login-stats.js';
 import type { Config } from '../config/config.js';
 import { HttpError, validationError } from '../http/http-error.js';
-import { publicUser, type PublicUser, type User } from '../users/user.js';
-import type { LoginRegulation, Reservation } from './regulation.js';
+import { publicUser, type PublicUser } from '../users/user.js';
+import type { LoginService } from './login-service.js';
 import { requireLogin } from './require-role.js';
 
 const MAX_USERNAME_LENGTH = 128;
@@ -13,7 +13,7 @@ const MAX_PASSWORD_LENGTH = 1024;
 export function authRoutes(
   config: Config,
   passport: InstanceType<typeof Passport>,
-  { logins, regulation }: { logins: LoginStats; regulation: LoginRegulation },
+  { logins, loginService }: { logins: LoginStats; loginService: LoginService },
 ): Router {
   const router = Router();
   const parseBody = [
@@ -21,42 +21,29 @@ export function authRoutes(
     express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }),
   ];
 
-  router.post('/login', parseBody, checkCredentialsShape, async (req: Request, res: Response, next: NextFunction) => {
-    const username = String(req.body.username);
+  router.post('/login', parseBody, async (req: Request, res: Response) => {
+    const { username, password } = readCredentials(req.body);
     const ip = req.ip ?? 'unknown';
     const audit = { audit: 'login', username: username.slice(0, 128), ip };
-    let reservation: Reservation;
-    try {
-      reservation = await regulation.reserve(ip, username);
-    } catch (error) {
-      if (error instanceof HttpError && error.status === 429) {
-        logins.record('regulated');
+    const result = await loginService.authenticate({ ip, username, password });
+    if (result.outcome !== 'succeeded') logins.record(result.outcome);
+    switch (result.outcome) {
+      case 'regulated':
         req.log.warn({ ...audit, outcome: 'regulated' }, 'login refused: too many failures');
-      }
-      return next(error);
-    }
-    passport.authenticate('local', { session: false }, (error: unknown, user: User | false) => {
-      // No password was checked (queue full, directory down): the attempt is given back.
-      if (error) return void regulation.release(reservation).then(() => next(error), next);
-      if (!user) {
-        logins.record('failed');
+        throw result.error;
+      case 'failed':
         req.log.info({ ...audit, outcome: 'failed' }, 'login failed');
-        regulation.failed(reservation).then(
-          () => res.status(401).json({ success: false, message: 'Invalid username or password' }),
-          next,
-        );
+        res.status(401).json({ success: false, message: 'Invalid username or password' });
         return;
-      }
-      regulation.succeeded(reservation).then(() => {
+      case 'succeeded': {
+        const { user } = result;
         // passport regenerates the session id here, so a planted id never becomes a logged-in one.
-        req.logIn(user, (loginError) => {
-          if (loginError) return next(loginError);
-          logins.record('succeeded');
-          req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
-          res.json({ success: true, user: publicUser(user) });
-        });
-      }, next);
-    })(req, res, next);
+        await new Promise<void>((resolve, reject) => req.logIn(user, (error) => (error ? reject(error) : resolve())));
+        logins.record('succeeded');
+        req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
+        res.json({ success: true, user: publicUser(user) });
+      }
+    }
   });
 
   router.post('/logout', (req, res, next) => {
@@ -81,20 +68,18 @@ export function authRoutes(
   return router;
 }
 
-function checkCredentialsShape(req: Request, _res: Response, next: NextFunction): void {
-  const body: unknown = req.body;
+/** The credentials of a login body, or a 400 naming what is missing or wrong. */
+function readCredentials(body: unknown): { username: string; password: string } {
   const { username, password } = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
   const missing = [
     typeof username === 'string' && username !== '' ? undefined : 'username',
     typeof password === 'string' && password !== '' ? undefined : 'password',
   ].filter(Boolean);
-  if (missing.length > 0) {
-    return next(validationError(`Missing ${missing.join(' and ')}`, { fields: missing }));
-  }
+  if (missing.length > 0) throw validationError(`Missing ${missing.join(' and ')}`, { fields: missing });
   if ((username as string).length > MAX_USERNAME_LENGTH || (password as string).length > MAX_PASSWORD_LENGTH) {
-    return next(new HttpError(400, 'VALIDATION_ERROR', 'Username or password is too long'));
+    throw new HttpError(400, 'VALIDATION_ERROR', 'Username or password is too long');
   }
-  next();
+  return { username: username as string, password: password as string };
 }
 
 function cookieAttributes(config: Config, req: Request) {

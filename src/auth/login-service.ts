@@ -1,0 +1,65 @@
+import { HttpError } from '../http/http-error.js';
+import type { PasswordVerifier } from '../users/password.js';
+import type { User, UserDirectory } from '../users/user.js';
+import type { PasswordQueue } from './password-queue.js';
+import type { LoginRegulation, Reservation } from './regulation.js';
+
+/** What a login request says, already checked for shape. */
+export interface LoginAttempt {
+  /** The client address, as express reports it. */
+  ip: string;
+  username: string;
+  password: string;
+}
+
+export type LoginResult =
+  | { outcome: 'succeeded'; user: User }
+  | { outcome: 'failed' }
+  | { outcome: 'regulated'; error: HttpError };
+
+export interface LoginServiceDeps {
+  users: UserDirectory;
+  verifier: PasswordVerifier;
+  passwordQueue: PasswordQueue;
+  regulation: LoginRegulation;
+}
+
+/**
+ * One login step in one straight line (after Authelia's first-factor handler): look the user up,
+ * reserve the attempt with regulation, check the password in the queue, then count the outcome
+ * with regulation. Errors it throws (a store down, the queue full) are HttpErrors; an attempt whose
+ * password was never checked is given back.
+ */
+export class LoginService {
+  constructor(private readonly deps: LoginServiceDeps) {}
+
+  async authenticate(attempt: LoginAttempt): Promise<LoginResult> {
+    const { users, verifier, passwordQueue, regulation } = this.deps;
+    const user = await users.findByUsername(attempt.username);
+    // Counted under the user's own name when there is one, so every spelling of it shares a count.
+    const reservation = await reserve(regulation, attempt.ip, user?.username ?? attempt.username);
+    if (reservation instanceof HttpError) return { outcome: 'regulated', error: reservation };
+    let matched: boolean;
+    try {
+      matched = await passwordQueue.run(() => verifier.verify(attempt.password, user?.passwordHash));
+    } catch (error) {
+      await regulation.release(reservation);
+      throw error;
+    }
+    if (matched && user && !user.disabled) {
+      await regulation.succeeded(reservation);
+      return { outcome: 'succeeded', user };
+    }
+    await regulation.failed(reservation);
+    return { outcome: 'failed' };
+  }
+}
+
+async function reserve(regulation: LoginRegulation, ip: string, name: string): Promise<Reservation | HttpError> {
+  try {
+    return await regulation.reserve(ip, name);
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 429) return error;
+    throw error;
+  }
+}
