@@ -104,6 +104,7 @@ async function createUserDirectory(config: Config, logger: Logger): Promise<User
       const queries = {
         byUsername: config.database.usersQuery,
         byId: config.database.usersByIdQuery,
+        byEmail: config.database.usersByEmailQuery,
         sampleHashes: config.database.usersSampleQuery,
       };
       return new PostgresUserDirectory(createReadOnlyPool(config.databaseUrl!, config.database.timeoutMs, log), queries, parseRoleMap(config.database.roleMap), log);

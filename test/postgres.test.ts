@@ -21,7 +21,7 @@ const SCHEMA = `
 CREATE TABLE products (id serial PRIMARY KEY, name text NOT NULL);
 CREATE TABLE license_keys (id serial PRIMARY KEY, product_id int REFERENCES products(id), status text NOT NULL);
 CREATE TABLE orders (id serial PRIMARY KEY, total numeric(12,2) NOT NULL, status text NOT NULL, created_at timestamptz DEFAULT now());
-CREATE TABLE users (id serial PRIMARY KEY, username text UNIQUE NOT NULL, password text NOT NULL, role text NOT NULL, disabled boolean DEFAULT false);
+CREATE TABLE users (id serial PRIMARY KEY, username text UNIQUE NOT NULL, password text NOT NULL, role text NOT NULL, disabled boolean DEFAULT false, email text UNIQUE, tenant_id text, company_name text);
 INSERT INTO products (name) VALUES ('Office 365'), ('Antivirus'), ('Empty product');
 INSERT INTO license_keys (product_id, status) SELECT 1, CASE WHEN i % 3 = 0 THEN 'assigned' ELSE 'available' END FROM generate_series(1, 17) i;
 INSERT INTO license_keys (product_id, status) SELECT 2, CASE WHEN i % 2 = 0 THEN 'sold' ELSE 'available' END FROM generate_series(1, 9) i;
@@ -49,6 +49,7 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     await db.query(insert, ['janitor', await bcrypt.hash('janitor-password', 4), 'janitor', false]);
     await db.query(insert, ['plain', 'plain-password', 'admin', false]);
     await db.query(insert, ['carol', await bcrypt.hash('carol-password', 4), 'admin', false]);
+    await db.query("UPDATE users SET email = 'carol@example.com', tenant_id = 'eur', company_name = 'Carol GmbH' WHERE username = 'carol'");
     await db.query(insert, ['dave', await bcrypt.hash('dave-password', 4), 'customer', true]);
     h = await startHarness({
       env: {
@@ -108,6 +109,14 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
       expect(res.body).toEqual({ success: false, message: 'Invalid username or password' });
     }
     expect((await attempt()).status).toBe(429);
+  });
+
+  it('logs a main-app user in by email, answering its profile columns at the top level and under user, never a hash', async () => {
+    const res = await request(h.app).post('/api/login').send({ email: 'carol@example.com', password: 'carol-password' });
+    expect(res.status).toBe(200);
+    const carol = { id: expect.any(String), username: 'carol', role: 'admin', email: 'carol@example.com', tenantId: 'eur', companyName: 'Carol GmbH' };
+    expect(res.body).toEqual({ success: true, ...carol, user: carol });
+    expect((await request(h.app).post('/api/login').send({ email: 'carol@example.com', password: 'wrong-password' })).status).toBe(401);
   });
 
   it('refuses a user whose role has no mapping, a hash in no known format, and a disabled user', async () => {

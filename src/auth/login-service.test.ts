@@ -8,7 +8,7 @@ import { PasswordQueue } from './password-queue.js';
 import { LoginRegulation } from './regulation.js';
 
 const hash = bcrypt.hashSync('right-password', 4);
-const CAROL: User = { id: 'c1', username: 'carol', role: 'admin', passwordHash: hash };
+const CAROL: User = { id: 'c1', username: 'carol', role: 'admin', passwordHash: hash, email: 'carol@example.com' };
 const DAVE: User = { id: 'd1', username: 'dave', role: 'b2b_user', passwordHash: hash, disabled: true };
 
 function service({ maxFailuresPerUser = 2, down = false } = {}) {
@@ -18,6 +18,7 @@ function service({ maxFailuresPerUser = 2, down = false } = {}) {
       if (down) throw new HttpError(503, 'USER_DIRECTORY_UNAVAILABLE', 'down');
       return [CAROL, DAVE].find((u) => u.username === name);
     },
+    findByEmail: async (email) => [CAROL, DAVE].find((u) => u.email === email),
     findById: async () => undefined,
     close: async () => undefined,
   };
@@ -28,7 +29,7 @@ function service({ maxFailuresPerUser = 2, down = false } = {}) {
   const passwordQueue = new PasswordQueue(1, 10);
   const regulation = new LoginRegulation({ maxFailuresPerUser, maxFailuresPerIp: 100, windowSeconds: 60, banSeconds: 60 });
   const login = new LoginService({ users: directory, verifier, passwordQueue, regulation });
-  const attempt = (username: string, password: string) => login.authenticate({ ip: '203.0.113.1', username, password });
+  const attempt = (name: string, password: string, by: 'username' | 'email' = 'username') => login.authenticate({ ip: '203.0.113.1', by, name, password });
   return { attempt, passwordQueue, checks: () => checks };
 }
 
@@ -53,6 +54,15 @@ describe('LoginService.authenticate', () => {
     const result = await attempt('carol', 'right-password');
     expect(result).toMatchObject({ outcome: 'regulated', error: { status: 429, code: 'TOO_MANY_ATTEMPTS' } });
     expect(checks()).toBe(2);
+  });
+
+  it('looks a user up by email and counts its failures under the same pair as its username', async () => {
+    const { attempt, checks } = service();
+    expect(await attempt('carol@example.com', 'right-password', 'email')).toEqual({ outcome: 'succeeded', user: CAROL });
+    expect(await attempt('carol@example.com', 'wrong-1', 'email')).toEqual({ outcome: 'failed' });
+    expect(await attempt('carol', 'wrong-2')).toEqual({ outcome: 'failed' });
+    expect((await attempt('carol@example.com', 'right-password', 'email')).outcome).toBe('regulated');
+    expect(checks()).toBe(3);
   });
 
   it('gives the attempt back when the queue refuses the check', async () => {

@@ -8,7 +8,9 @@ import type { LoginRegulation, Reservation } from './regulation.js';
 export interface LoginAttempt {
   /** The client address, as express reports it. */
   ip: string;
-  username: string;
+  /** What the client gave to say who it is: a username or an email address. */
+  by: 'username' | 'email';
+  name: string;
   password: string;
 }
 
@@ -35,9 +37,9 @@ export class LoginService {
 
   async authenticate(attempt: LoginAttempt): Promise<LoginResult> {
     const { users, verifier, passwordQueue, regulation } = this.deps;
-    const user = await users.findByUsername(attempt.username);
-    // Counted under the user's own name when there is one, so every spelling of it shares a count.
-    const reservation = await reserve(regulation, attempt.ip, user?.username ?? attempt.username);
+    const user = await (attempt.by === 'email' ? users.findByEmail(attempt.name) : users.findByUsername(attempt.name));
+    // Counted under the user's own name when there is one, so logging in by email shares its count.
+    const reservation = await reserve(regulation, attempt.ip, user?.username ?? attempt.name);
     if (reservation instanceof HttpError) return { outcome: 'regulated', error: reservation };
     let matched: boolean;
     try {

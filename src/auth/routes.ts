@@ -4,10 +4,10 @@ import type { LoginStats } from '../admin/login-stats.js';
 import type { Config } from '../config/config.js';
 import { HttpError, validationError } from '../http/http-error.js';
 import { publicUser, type PublicUser } from '../users/user.js';
-import type { LoginService } from './login-service.js';
+import type { LoginAttempt, LoginService } from './login-service.js';
 import { requireLogin } from './require-role.js';
 
-const MAX_USERNAME_LENGTH = 128;
+const MAX_NAME_LENGTH = { username: 128, email: 254 };
 const MAX_PASSWORD_LENGTH = 1024;
 
 export function authRoutes(
@@ -22,10 +22,10 @@ export function authRoutes(
   ];
 
   router.post('/login', parseBody, async (req: Request, res: Response) => {
-    const { username, password } = readCredentials(req.body);
+    const credentials = readCredentials(req.body);
     const ip = req.ip ?? 'unknown';
-    const audit = { audit: 'login', username: username.slice(0, 128), ip };
-    const result = await loginService.authenticate({ ip, username, password });
+    const audit = { audit: 'login', [credentials.by]: credentials.name.slice(0, 128), ip };
+    const result = await loginService.authenticate({ ip, ...credentials });
     if (result.outcome !== 'succeeded') logins.record(result.outcome);
     switch (result.outcome) {
       case 'regulated':
@@ -41,7 +41,9 @@ export function authRoutes(
         await new Promise<void>((resolve, reject) => req.logIn(user, (error) => (error ? reject(error) : resolve())));
         logins.record('succeeded');
         req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
-        res.json({ success: true, user: publicUser(user) });
+        // The main app's client reads data.role and data.tenantId at the top level; the seed's reads data.user.
+        const shown = publicUser(user);
+        res.json({ success: true, ...shown, user: shown });
       }
     }
   });
@@ -68,18 +70,20 @@ export function authRoutes(
   return router;
 }
 
-/** The credentials of a login body, or a 400 naming what is missing or wrong. */
-function readCredentials(body: unknown): { username: string; password: string } {
-  const { username, password } = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-  const missing = [
-    typeof username === 'string' && username !== '' ? undefined : 'username',
-    typeof password === 'string' && password !== '' ? undefined : 'password',
-  ].filter(Boolean);
-  if (missing.length > 0) throw validationError(`Missing ${missing.join(' and ')}`, { fields: missing });
-  if ((username as string).length > MAX_USERNAME_LENGTH || (password as string).length > MAX_PASSWORD_LENGTH) {
-    throw new HttpError(400, 'VALIDATION_ERROR', 'Username or password is too long');
+/** The credentials of a login body (`username` or else `email`, and `password`), or a 400 naming what is missing or wrong. */
+function readCredentials(body: unknown): Pick<LoginAttempt, 'by' | 'name' | 'password'> {
+  const { username, email, password } = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const given = (value: unknown): value is string => typeof value === 'string' && value !== '';
+  const by = given(username) || !given(email) ? 'username' : 'email';
+  const name = by === 'username' ? username : email;
+  const missing = [given(name) ? undefined : 'username', given(password) ? undefined : 'password'].filter(Boolean);
+  if (missing.length > 0) {
+    throw validationError(`Missing ${given(name) ? 'password' : `username or email${given(password) ? '' : ' and password'}`}`, { fields: missing });
   }
-  return { username: username as string, password: password as string };
+  if ((name as string).length > MAX_NAME_LENGTH[by] || (password as string).length > MAX_PASSWORD_LENGTH) {
+    throw new HttpError(400, 'VALIDATION_ERROR', `${by === 'username' ? 'Username' : 'Email'} or password is too long`);
+  }
+  return { by, name: name as string, password: password as string };
 }
 
 function cookieAttributes(config: Config, req: Request) {

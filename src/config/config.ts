@@ -63,6 +63,7 @@ export interface Config {
     adminCacheSeconds: number;
     usersQuery: string | undefined;
     usersByIdQuery: string | undefined;
+    usersByEmailQuery: string | undefined;
     usersSampleQuery: string | undefined;
     roleMap: string | undefined;
   };
@@ -150,6 +151,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       adminCacheSeconds: read.integer('ADMIN_CACHE_SECONDS', 10, 0, 3600),
       usersQuery: read.optional('USERS_QUERY'),
       usersByIdQuery: read.optional('USERS_BY_ID_QUERY'),
+      usersByEmailQuery: read.optional('USERS_BY_EMAIL_QUERY'),
       usersSampleQuery: read.optional('USERS_SAMPLE_QUERY'),
       roleMap: read.optional('ROLE_MAP'),
     },

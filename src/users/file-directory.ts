@@ -18,6 +18,7 @@ export class FileUserDirectory implements UserDirectory {
   readonly kind = 'file';
   private byName = new Map<string, User>();
   private byId = new Map<string, User>();
+  private byEmail = new Map<string | number, User>();
   private readonly file: string;
   private readonly logger: Logger;
   private readonly pollIntervalMs: number;
@@ -41,6 +42,10 @@ export class FileUserDirectory implements UserDirectory {
 
   async findByUsername(username: string): Promise<User | undefined> {
     return this.byName.get(username);
+  }
+
+  async findByEmail(email: string): Promise<User | undefined> {
+    return this.byEmail.get(email);
   }
 
   async findById(id: string): Promise<User | undefined> {
@@ -77,5 +82,6 @@ export class FileUserDirectory implements UserDirectory {
   private use(users: User[]): void {
     this.byName = new Map(users.map((u) => [u.username, u]));
     this.byId = new Map(users.map((u) => [u.id, u]));
+    this.byEmail = new Map(users.filter((u) => u.email !== undefined).map((u) => [u.email!, u]));
   }
 }

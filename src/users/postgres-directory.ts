@@ -2,11 +2,15 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import { ROLES, type Role } from '../config/config.js';
 import { HttpError } from '../http/http-error.js';
-import type { User, UserDirectory } from './user.js';
+import { PROFILE_FIELDS, type Profile, type User, type UserDirectory } from './user.js';
+
+// users.* brings the profile columns the table has (email, tenant_id, ...); the aliases after it win.
+const USER_COLUMNS = 'SELECT users.*, id::text AS id, password AS password_hash FROM users';
 
 export const DEFAULT_USER_QUERIES = {
-  byUsername: 'SELECT id::text AS id, username, password AS password_hash, role FROM users WHERE username = $1',
-  byId: 'SELECT id::text AS id, username, password AS password_hash, role FROM users WHERE id::text = $1',
+  byUsername: `${USER_COLUMNS} WHERE username = $1`,
+  byEmail: `${USER_COLUMNS} WHERE email = $1`,
+  byId: `${USER_COLUMNS} WHERE id::text = $1`,
   sampleHashes: 'SELECT password AS password_hash FROM users LIMIT 100',
 };
 
@@ -44,6 +48,10 @@ export class PostgresUserDirectory implements UserDirectory {
 
   async findByUsername(username: string): Promise<User | undefined> {
     return this.findOne(this.queries.byUsername, username);
+  }
+
+  async findByEmail(email: string): Promise<User | undefined> {
+    return this.findOne(this.queries.byEmail, email);
   }
 
   async sampleHashes(): Promise<string[]> {
@@ -90,8 +98,20 @@ export class PostgresUserDirectory implements UserDirectory {
       this.logger.warn({ username: row.username, role: row.role }, 'user has a role with no mapping to a sidecar role (ROLE_MAP); refusing login');
       return undefined;
     }
-    return { id: row.id, username: row.username, role, passwordHash: row.password_hash, disabled: row.disabled === true };
+    // is_active is the main app's own flag (false: refused there, so here too).
+    const disabled = row.disabled === true || row.is_active === false;
+    return { ...profileOf(row), id: row.id, username: row.username, role, passwordHash: row.password_hash, disabled };
   }
+}
+
+/** The profile columns a row has, by their snake_case names (tenant_id) or as written (tenantId). */
+function profileOf(row: Record<string, unknown>): Profile {
+  const profile: Profile = {};
+  for (const field of PROFILE_FIELDS) {
+    const value = row[field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] ?? row[field];
+    if (typeof value === 'string' || typeof value === 'number') profile[field] = value;
+  }
+  return profile;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
