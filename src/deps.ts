@@ -52,7 +52,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
       logger.warn({ reason: (error as Error).message }, 'could not sample the stored password hashes; unknown users are checked at BCRYPT_COST until real hashes are seen'),
     );
   }
-  const passwordQueue = new PasswordQueue(config.login.passwordConcurrency, config.login.passwordQueue);
+  const passwordQueue = new PasswordQueue({ concurrency: config.login.passwordConcurrency, maxQueued: config.login.passwordQueue, maxWaitMs: config.login.maxWaitSeconds * 1000 });
   // With Redis, failure counts are shared by every process; prefixed beside the session keys.
   const redis = sessionStore instanceof RedisSessionStore ? sessionStore.redis : undefined;
   const regulation = new LoginRegulation(config.login, redis, config.session.redisPrefix.replace(/[^:]*:?$/, ''));

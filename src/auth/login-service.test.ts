@@ -12,9 +12,11 @@ const CAROL: User = { id: 'c1', username: 'carol', role: 'admin', passwordHash: 
 const DAVE: User = { id: 'd1', username: 'dave', role: 'b2b_user', passwordHash: hash, disabled: true };
 
 function service({ maxFailuresPerUser = 2, down = false } = {}) {
+  let lookups = 0;
   const directory: UserDirectory = {
     kind: 'test',
     findByUsername: async (name) => {
+      lookups += 1;
       if (down) throw new HttpError(503, 'USER_DIRECTORY_UNAVAILABLE', 'down');
       return [CAROL, DAVE].find((u) => u.username === name);
     },
@@ -26,11 +28,11 @@ function service({ maxFailuresPerUser = 2, down = false } = {}) {
   let checks = 0;
   const verify = verifier.verify.bind(verifier);
   verifier.verify = (password, stored) => ((checks += 1), verify(password, stored));
-  const passwordQueue = new PasswordQueue(1, 10);
+  const passwordQueue = new PasswordQueue({ concurrency: 1, maxQueued: 10, maxWaitMs: 10_000 });
   const regulation = new LoginRegulation({ maxFailuresPerUser, maxFailuresPerIp: 100, windowSeconds: 60, banSeconds: 60 });
   const login = new LoginService({ users: directory, verifier, passwordQueue, regulation });
   const attempt = (name: string, password: string, by: 'username' | 'email' = 'username') => login.authenticate({ ip: '203.0.113.1', by, name, password });
-  return { attempt, passwordQueue, checks: () => checks };
+  return { attempt, passwordQueue, checks: () => checks, lookups: () => lookups };
 }
 
 describe('LoginService.authenticate', () => {
@@ -72,6 +74,17 @@ describe('LoginService.authenticate', () => {
     await expect(attempt('carol', 'right-password')).rejects.toMatchObject({ status: 503, code: 'LOGIN_BUSY' });
     await expect(attempt('carol', 'right-password')).rejects.toMatchObject({ status: 503, code: 'LOGIN_BUSY' });
     passwordQueue.run = run;
+    expect((await attempt('carol', 'right-password')).outcome).toBe('succeeded');
+  });
+
+  it('answers LOGIN_BUSY from a full queue before looking the user up or counting the attempt', async () => {
+    const { attempt, passwordQueue, lookups } = service({ maxFailuresPerUser: 1 });
+    passwordQueue.assertAdmissible = () => {
+      throw new HttpError(503, 'LOGIN_BUSY', 'busy');
+    };
+    await expect(attempt('carol', 'wrong-password')).rejects.toMatchObject({ status: 503, code: 'LOGIN_BUSY' });
+    expect(lookups()).toBe(0);
+    delete (passwordQueue as Partial<PasswordQueue>).assertAdmissible;
     expect((await attempt('carol', 'right-password')).outcome).toBe('succeeded');
   });
 

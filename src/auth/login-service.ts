@@ -27,7 +27,8 @@ export interface LoginServiceDeps {
 }
 
 /**
- * One login step in one straight line (after Authelia's first-factor handler): look the user up,
+ * One login step in one straight line (after Authelia's first-factor handler): refuse at once when
+ * the password queue is too busy, look the user up,
  * reserve the attempt with regulation, check the password in the queue, then count the outcome
  * with regulation. Errors it throws (a store down, the queue full) are HttpErrors; an attempt whose
  * password was never checked is given back.
@@ -37,6 +38,8 @@ export class LoginService {
 
   async authenticate(attempt: LoginAttempt): Promise<LoginResult> {
     const { users, verifier, passwordQueue, regulation } = this.deps;
+    // A busy answer is decided first, so the overflow of a flood costs no lookup and no count.
+    passwordQueue.assertAdmissible();
     const user = await (attempt.by === 'email' ? users.findByEmail(attempt.name) : users.findByUsername(attempt.name));
     // Counted under the user's own name when there is one, so logging in by email shares its count.
     const reservation = await reserve(regulation, attempt.ip, user?.username ?? attempt.name);

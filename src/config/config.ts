@@ -40,9 +40,10 @@ export interface Config {
     maxFailuresPerIp: number;
     windowSeconds: number;
     banSeconds: number;
-    /** Password checks running at once; the rest wait in a queue of `passwordQueue`, then get 503. */
+    /** Password checks running at once; the rest wait while their expected wait is under `maxWaitSeconds` (and at most `passwordQueue` of them), else 503. */
     passwordConcurrency: number;
     passwordQueue: number;
+    maxWaitSeconds: number;
     /** libuv's threadpool size (UV_THREADPOOL_SIZE) and the nice value its threads get, 0 for none. */
     threadpoolSize: number;
     threadpoolNice: number;
@@ -187,7 +188,8 @@ function readLogin(read: Reader): Config['login'] {
     windowSeconds: read.integer('LOGIN_FAILURE_WINDOW', 600, 1, 86_400),
     banSeconds: read.integer('LOGIN_BAN_TIME', 900, 1, 86_400),
     passwordConcurrency: concurrency,
-    passwordQueue: read.integer('PASSWORD_QUEUE', concurrency * 8, 0, 10_000),
+    passwordQueue: read.integer('PASSWORD_QUEUE', 1000, 0, 100_000),
+    maxWaitSeconds: read.integer('LOGIN_MAX_WAIT', 10, 1, 600),
     threadpoolSize: threads,
     threadpoolNice: read.integer('THREADPOOL_NICE', 10, 0, 19),
   };
