@@ -26,13 +26,13 @@ export interface Reservation {
 
 /**
  * Brute-force regulation after Authelia's: attempts are counted per (client IP, username) and per
- * client IP (one counter per address however it is spelled, and per /64 for IPv6: see
- * regulationAddress; the pair uses the same, or a host would get fresh pairs by changing address
- * within its /64). Each attempt reserves its count BEFORE its password is checked (check-then-count let a
- * parallel burst run every check), so at most the limit of checks ever run per window; a reserved
- * attempt past a limit is answered 429 with Retry-After and costs no password work. A failure keeps
- * its count and, on reaching the limit, bans the pair or the IP; a success clears its pair and gives
- * the IP count back. The counts live in Redis when a client is given, so every process shares them.
+ * client IP, one counter per address however it is spelled and per /64 for IPv6 (regulationAddress;
+ * the pair too, or a host would get fresh pairs by changing address within its /64). Each attempt
+ * reserves its count BEFORE its password is checked (check-then-count let a parallel burst run
+ * every check), so no more than the limit of checks run per window; an attempt past a limit is
+ * answered 429 with Retry-After and costs no password work. A failure keeps its count and, on
+ * reaching the limit, bans the pair or the IP; a success clears its pair and gives the IP count
+ * back. The counts live in Redis when a client is given, so every process shares them.
  */
 export class LoginRegulation {
   private readonly perUser: RateLimiterAbstract;
