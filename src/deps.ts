@@ -47,11 +47,13 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   const verifier = new PasswordVerifier(config.users.bcryptCost, () =>
     logger.warn('a stored password hash is in no known format (bcrypt $2a$/$2b$/$2y$ or scrypt hex.salt); login refused'),
   );
-  if (users.sampleHashes) {
+  const learnHashes = () =>
+    users.sampleHashes &&
     void verifier.learnFrom(users.sampleHashes.bind(users), (error) =>
       logger.warn({ reason: (error as Error).message }, 'could not sample the stored password hashes; unknown users are checked at BCRYPT_COST until real hashes are seen'),
     );
-  }
+  learnHashes();
+  users.onChange?.(learnHashes);
   const passwordQueue = new PasswordQueue({ concurrency: config.login.passwordConcurrency, maxQueued: config.login.passwordQueue, maxWaitMs: config.login.maxWaitSeconds * 1000 });
   // With Redis, failure counts are shared by every process; prefixed beside the session keys.
   const redis = sessionStore instanceof RedisSessionStore ? sessionStore.redis : undefined;

@@ -22,8 +22,9 @@ export class FileUserDirectory implements UserDirectory {
   private readonly file: string;
   private readonly logger: Logger;
   private readonly pollIntervalMs: number;
-  private readonly onChange = () => void this.reload();
+  private readonly onFileChange = () => void this.reload();
   private reloading: Promise<void> = Promise.resolve();
+  private readonly listeners: Array<() => void> = [];
 
   private constructor(options: FileUserDirectoryOptions) {
     this.file = options.file;
@@ -36,7 +37,7 @@ export class FileUserDirectory implements UserDirectory {
     const users = await readUsersFile(options.file);
     if (users === undefined) options.logger.warn({ file: options.file }, 'users file not found: no one can log in');
     directory.use(users ?? []);
-    fs.watchFile(options.file, { interval: directory.pollIntervalMs, persistent: false }, directory.onChange);
+    fs.watchFile(options.file, { interval: directory.pollIntervalMs, persistent: false }, directory.onFileChange);
     return directory;
   }
 
@@ -56,8 +57,12 @@ export class FileUserDirectory implements UserDirectory {
     return [...this.byId.values()].map((u) => u.passwordHash);
   }
 
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
   async close(): Promise<void> {
-    fs.unwatchFile(this.file, this.onChange);
+    fs.unwatchFile(this.file, this.onFileChange);
     await this.reloading;
   }
 
@@ -72,6 +77,7 @@ export class FileUserDirectory implements UserDirectory {
         }
         this.use(users);
         this.logger.info({ file: this.file, users: users.length }, 'users file reloaded');
+        for (const listener of this.listeners) listener();
       } catch (error) {
         this.logger.error({ file: this.file, reason: (error as Error).message }, 'users file is broken; keeping the previous users');
       }

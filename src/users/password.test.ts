@@ -52,6 +52,13 @@ describe('PasswordVerifier', () => {
     });
   });
 
+  it('replaces what it learned with a fresh sample of the directory', async () => {
+    const verifier = new PasswordVerifier(4);
+    verifier.learn([await bcrypt.hash('a', 5), await bcrypt.hash('b', 5)]);
+    await verifier.learnFrom(async () => [await bcrypt.hash('c', 6)], () => undefined);
+    expect(hashParameters(await verifier.dummyHash())).toBe('bcrypt cost 6');
+  });
+
   it('counts each distinct hash once, so logins to one user do not outvote the directory', async () => {
     const verifier = new PasswordVerifier(4);
     verifier.learn([await bcrypt.hash('a', 5), await bcrypt.hash('b', 5)]);

@@ -73,9 +73,16 @@ export class PasswordVerifier {
     }
   }
 
-  /** Learns from a sample of the directory; unknown users wait for it rather than run at the wrong cost. */
+  /**
+   * Learns from a sample of the directory, in place of what was learned before (the directory
+   * changed); unknown users wait for it rather than run at the wrong cost.
+   */
   learnFrom(sample: () => Promise<string[]>, onError: (error: unknown) => void): Promise<void> {
-    this.sampling = sample().then((hashes) => this.learn(hashes), onError);
+    this.sampling = sample().then((hashes) => {
+      this.learned.clear();
+      this.tally.clear();
+      this.learn(hashes);
+    }, onError);
     return this.sampling;
   }
 

@@ -35,5 +35,7 @@ export interface UserDirectory {
   findById(id: string): Promise<User | undefined>;
   /** Password hashes the directory holds (all, or a sample): unknown users are checked with their parameters. */
   sampleHashes?(): Promise<string[]>;
+  /** Calls `listener` whenever the users have changed (a reloaded file). */
+  onChange?(listener: () => void): void;
   close(): Promise<void>;
 }
