@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, startHarness, type Harness, type TestUser } from '../testing/harness.js';
 import { closedAfterEach } from '../testing/vitest-cleanup.js';
 import { HttpError } from '../http/http-error.js';
+import { LoginRegulation } from './regulation.js';
 import type { PasswordQueue } from './password-queue.js';
 
 const harnesses = closedAfterEach<Harness>();
@@ -126,5 +127,29 @@ describe('bounded password work', () => {
     expect(busy.length).toBeGreaterThan(0);
     expect(busy[0]!.body).toMatchObject({ success: false, error: 'LOGIN_BUSY' });
     expect(busy[0]!.headers['retry-after']).toBe('1');
+  });
+});
+
+const SETTINGS = { maxFailuresPerUser: 2, maxFailuresPerIp: 100, windowSeconds: 60, banSeconds: 60 };
+
+describe('LoginRegulation', () => {
+  it('keeps a ban that starts while refused attempts are still in flight', async () => {
+    const regulation = new LoginRegulation(SETTINGS);
+    await regulation.reserve('203.0.113.1', 'carol');
+    const second = await regulation.reserve('203.0.113.1', 'carol');
+    const refusals = Array.from({ length: 3 }, () => regulation.reserve('203.0.113.1', 'carol'));
+    const banned = regulation.failed(second);
+    for (const refusal of refusals) await expect(refusal).rejects.toMatchObject({ status: 429 });
+    await banned;
+    for (let i = 0; i < 3; i += 1) await expect(regulation.reserve('203.0.113.1', 'carol')).rejects.toMatchObject({ status: 429 });
+  });
+
+  it('gives back the IP count of an attempt refused for its pair, so other users from that IP are not held against it', async () => {
+    const regulation = new LoginRegulation({ ...SETTINGS, maxFailuresPerIp: 3 });
+    const first = await regulation.reserve('203.0.113.1', 'carol');
+    const second = await regulation.reserve('203.0.113.1', 'carol');
+    await Promise.all([regulation.failed(first), regulation.failed(second)]);
+    for (let i = 0; i < 5; i += 1) await expect(regulation.reserve('203.0.113.1', 'carol')).rejects.toMatchObject({ status: 429 });
+    await expect(regulation.reserve('203.0.113.1', 'dave')).resolves.toMatchObject({ ipCount: 3 });
   });
 });

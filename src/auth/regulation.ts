@@ -58,7 +58,10 @@ export class LoginRegulation {
     const [user, addr] = await this.guard(Promise.all([consumeOne(this.perUser, pair), consumeOne(this.perIp, ip)]));
     const refused = [user, addr].filter((r) => r.consumedPoints > r.limit);
     if (refused.length > 0) {
-      await this.guard(Promise.all([this.perUser.reward(pair), this.perIp.reward(ip)]));
+      // Only a granted count is given back. A refused one stays (it is past the limit anyway): given
+      // back, it would wear down a ban set while it was in flight, which sets the count outright.
+      const granted = [[this.perUser, pair, user], [this.perIp, ip, addr]] as const;
+      await this.guard(Promise.all(granted.filter(([, , r]) => r.consumedPoints <= r.limit).map(([limiter, key]) => limiter.reward(key))));
       throw tooManyAttempts(Math.max(...refused.map((r) => r.msBeforeNext)));
     }
     return { ip, pair, pairCount: user.consumedPoints, ipCount: addr.consumedPoints };
