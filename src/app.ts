@@ -87,7 +87,7 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.use('/uploads/products', serveUploads(productsDir(config)), notFound);
   own.use('/api', verifyRoute(identify, deps.logger), loginRedirectRoute(config.loginPage));
 
-  const passport = createPassport(deps.users, deps.verifier, deps.passwordQueue, shared);
+  const passport = createPassport(deps.users, deps.loginService, shared);
   // With shared sessions, CSRF tokens are the main app's kind, kept in the session it checks them
   // against; the sidecar refuses none of them (its cross-site check stays).
   const csrf = shared ? undefined : new CsrfTokens(deps.secrets);

@@ -4,6 +4,7 @@ import { productsDir } from './uploads/routes.js';
 import { sweepStaleUploads } from './uploads/temp-storage.js';
 import type { Config } from './config/config.js';
 import { LoginRegulation } from './auth/regulation.js';
+import { LoginService } from './auth/login-service.js';
 import { PasswordQueue } from './auth/password-queue.js';
 import { Metrics } from './observability/metrics.js';
 import { createSessionStore } from './sessions/create-store.js';
@@ -19,7 +20,7 @@ import { createReadOnlyPool } from './admin/pool.js';
 import { loadAdminQueries, PostgresAdminDataSource } from './admin/postgres-source.js';
 import { UploadStats } from './admin/upload-stats.js';
 import { FileUserDirectory } from './users/file-directory.js';
-import { DEFAULT_USER_QUERIES, parseRoleMap, PostgresUserDirectory } from './users/postgres-directory.js';
+import { parseRoleMap, PostgresUserDirectory } from './users/postgres-directory.js';
 import { PasswordVerifier } from './users/password.js';
 import type { UserDirectory } from './users/user.js';
 
@@ -35,6 +36,7 @@ export interface AppDeps {
   verifier: PasswordVerifier;
   passwordQueue: PasswordQueue;
   regulation: LoginRegulation;
+  loginService: LoginService;
   metrics: Metrics;
 }
 
@@ -47,11 +49,19 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   const verifier = new PasswordVerifier(config.users.bcryptCost, () =>
     logger.warn('a stored password hash is in no known format (bcrypt $2a$/$2b$/$2y$ or scrypt hex.salt); login refused'),
   );
-  const passwordQueue = new PasswordQueue(config.login.passwordConcurrency, config.login.passwordQueue);
+  const learnHashes = () =>
+    users.sampleHashes &&
+    void verifier.learnFrom(users.sampleHashes.bind(users), (error) =>
+      logger.warn({ reason: (error as Error).message }, 'could not sample the stored password hashes; unknown users are checked at BCRYPT_COST until real hashes are seen'),
+    );
+  learnHashes();
+  users.onChange?.(learnHashes);
+  const passwordQueue = new PasswordQueue({ concurrency: config.login.passwordConcurrency, maxQueued: config.login.passwordQueue, maxWaitMs: config.login.maxWaitSeconds * 1000 });
   // With Redis, failure counts are shared by every process; prefixed beside the session keys.
   const { redisTimeoutMs } = config.session;
   const redis = sessionStore instanceof RedisSessionStore ? boundedRedis(sessionStore.redis, redisTimeoutMs) : undefined;
   const regulation = new LoginRegulation(config.login, redis, config.session.redisPrefix.replace(/[^:]*:?$/, ''));
+  const loginService = new LoginService({ users, verifier, passwordQueue, regulation });
   const uploadStats = new UploadStats(productsDir(config));
   const metrics = new Metrics({
     // A scrape leaves the gauge out rather than wait on a store that hangs.
@@ -61,7 +71,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   });
   const logins = new LoginStats();
   logins.onRecord((outcome) => metrics.login(outcome));
-  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, adminData, logins, uploadStats, metrics };
+  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, loginService, adminData, logins, uploadStats, metrics };
 }
 
 /**
@@ -98,8 +108,10 @@ async function createUserDirectory(config: Config, logger: Logger): Promise<User
     case 'postgres': {
       const log = logger.child({ component: 'users' });
       const queries = {
-        byUsername: config.database.usersQuery ?? DEFAULT_USER_QUERIES.byUsername,
-        byId: config.database.usersByIdQuery ?? DEFAULT_USER_QUERIES.byId,
+        byUsername: config.database.usersQuery,
+        byId: config.database.usersByIdQuery,
+        byEmail: config.database.usersByEmailQuery,
+        sampleHashes: config.database.usersSampleQuery,
       };
       return new PostgresUserDirectory(createReadOnlyPool(config.databaseUrl!, config.database.timeoutMs, log), queries, parseRoleMap(config.database.roleMap), log);
     }

@@ -12,6 +12,7 @@ import { findPostgresBin, startPostgres, type ThrowawayPostgres } from '../src/t
 import { requireProgram } from '../src/testing/programs.js';
 import { userDirectoryContract } from '../src/testing/user-directory-contract.js';
 import { PostgresUserDirectory, parseRoleMap } from '../src/users/postgres-directory.js';
+import { hashParameters, PasswordVerifier } from '../src/users/password.js';
 
 const bin = findPostgresBin();
 const available = requireProgram('PostgreSQL', bin ? [path.join(bin, 'postgres')] : ['/usr/lib/postgresql/<version>/bin/postgres']);
@@ -20,7 +21,7 @@ const SCHEMA = `
 CREATE TABLE products (id varchar PRIMARY KEY DEFAULT gen_random_uuid()::text, name text NOT NULL, is_active boolean NOT NULL DEFAULT true);
 CREATE TABLE license_keys (id varchar PRIMARY KEY DEFAULT gen_random_uuid()::text, product_id varchar NOT NULL REFERENCES products(id), key_value text NOT NULL, is_used boolean NOT NULL DEFAULT false);
 CREATE TABLE orders (id varchar PRIMARY KEY DEFAULT gen_random_uuid()::text, total_amount numeric(10,2) NOT NULL, final_amount numeric(10,2) NOT NULL, status varchar NOT NULL DEFAULT 'pending');
-CREATE TABLE users (id serial PRIMARY KEY, username text UNIQUE NOT NULL, password text NOT NULL, role text NOT NULL, disabled boolean DEFAULT false);
+CREATE TABLE users (id serial PRIMARY KEY, username text UNIQUE NOT NULL, password text NOT NULL, role text NOT NULL, disabled boolean DEFAULT false, email text UNIQUE, tenant_id text, company_name text);
 INSERT INTO products (id, name, is_active) VALUES ('1', 'Office 365', true), ('2', 'Antivirus', true), ('3', 'Empty product', true), ('4', 'Retired product', false);
 INSERT INTO license_keys (product_id, key_value, is_used) SELECT '1', 'K1-' || i, i % 3 = 0 FROM generate_series(1, 17) i;
 INSERT INTO license_keys (product_id, key_value, is_used) SELECT '2', 'K2-' || i, i % 2 = 0 FROM generate_series(1, 9) i;
@@ -48,6 +49,7 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     await db.query(insert, ['janitor', await bcrypt.hash('janitor-password', 4), 'janitor', false]);
     await db.query(insert, ['plain', 'plain-password', 'admin', false]);
     await db.query(insert, ['carol', await bcrypt.hash('carol-password', 4), 'admin', false]);
+    await db.query("UPDATE users SET email = 'carol@example.com', tenant_id = 'eur', company_name = 'Carol GmbH' WHERE username = 'carol'");
     await db.query(insert, ['dave', await bcrypt.hash('dave-password', 4), 'customer', true]);
     h = await startHarness({
       env: {
@@ -89,6 +91,32 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     expect(res.status).toBe(200);
     expect(res.body.user).toMatchObject({ username, role });
     expect((await login(username, 'wrong-password')).status).toBe(401);
+  });
+
+  it('samples the main app\'s password hashes, so unknown users are checked at their cost rather than BCRYPT_COST', async () => {
+    const users = new PostgresUserDirectory(createReadOnlyPool(db.url, 1000, createLogger('silent')), {}, parseRoleMap(undefined), createLogger('silent'));
+    const verifier = new PasswordVerifier(12);
+    await verifier.learnFrom(() => users.sampleHashes(), (error) => { throw error; });
+    expect(hashParameters(await verifier.dummyHash())).toBe('bcrypt cost 4');
+    await users.close();
+  });
+
+  it('answers a username holding a NUL byte 401 like an unknown user, counted by regulation', async () => {
+    const attempt = () => request(h.app).post('/api/login').set('X-Forwarded-For', '203.0.113.160').send({ username: 'pgadmin\u0000', password: 'bcrypt-password' });
+    for (let i = 0; i < h.config.login.maxFailuresPerUser; i += 1) {
+      const res = await attempt();
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ success: false, message: 'Invalid username or password' });
+    }
+    expect((await attempt()).status).toBe(429);
+  });
+
+  it('logs a main-app user in by email, answering its profile columns at the top level and under user, never a hash', async () => {
+    const res = await request(h.app).post('/api/login').send({ email: 'carol@example.com', password: 'carol-password' });
+    expect(res.status).toBe(200);
+    const carol = { id: expect.any(String), username: 'carol', role: 'admin', email: 'carol@example.com', tenantId: 'eur', companyName: 'Carol GmbH' };
+    expect(res.body).toEqual({ success: true, ...carol, user: carol });
+    expect((await request(h.app).post('/api/login').send({ email: 'carol@example.com', password: 'wrong-password' })).status).toBe(401);
   });
 
   it('refuses a user whose role has no mapping, a hash in no known format, and a disabled user', async () => {

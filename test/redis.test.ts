@@ -85,6 +85,23 @@ describe.skipIf(!redisBin)('the sidecar on SESSION_STORE=redis', () => {
     expect(Number(banned.headers['retry-after'])).toBeGreaterThan(0);
   });
 
+  it('reserves attempts in Redis, so a parallel burst over two processes runs at most LOGIN_MAX_FAILURES password checks', async () => {
+    const env = { LOGIN_MAX_FAILURES: '5', PASSWORD_QUEUE: '100', REDIS_PREFIX: `burst-${Date.now()}:sess:` };
+    const both = [await harness(env), await harness(env)];
+    let checks = 0;
+    for (const h of both) {
+      const verify = h.deps.verifier.verify.bind(h.deps.verifier);
+      h.deps.verifier.verify = (password, hash) => ((checks += 1), verify(password, hash));
+    }
+    const replies = await Promise.all(Array.from({ length: 18 }, (_, i) =>
+      request(both[i % 2]!.app).post('/api/login').set('X-Forwarded-For', '203.0.113.51').send({ username: ADMIN.username, password: `wrong-${i}` })));
+    expect(checks).toBe(5);
+    expect(replies.filter((r) => r.status === 401)).toHaveLength(5);
+    const refused = replies.filter((r) => r.status === 429);
+    expect(refused).toHaveLength(13);
+    for (const r of refused) expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  });
+
   it('revokes sessions through the admin endpoint and through the users command', async () => {
     const h = await harness({ REDIS_PREFIX: `revoke-${Date.now()}:sess:` });
     const login = async (user: typeof ADMIN) =>

@@ -11,7 +11,10 @@ import { load, login, postLogin, ratio, sidecarDefaults, sleep, startLoop, start
 export async function loginStorm({ quick }) {
   const defaults = sidecarDefaults();
   const cost = Number(process.env.BENCH_BCRYPT_COST) || defaults.users.bcryptCost;
-  const { passwordConcurrency: concurrency, passwordQueue: queue } = defaults.login;
+  const { passwordConcurrency: concurrency, passwordQueue } = defaults.login;
+  // The queue is bounded by expected wait now (PASSWORD_QUEUE only caps memory, 1000): the flood
+  // keeps the size it had under the old count bound (8 x concurrency waiting), bcrypt stays saturated.
+  const queue = Math.min(passwordQueue, concurrency * 8);
   const floodConnections = concurrency + queue;
   const seconds = quick ? 2 : 6;
   const server = await startVariant('file', { env: { BCRYPT_COST: String(cost), TRUST_PROXY: 'loopback' } });

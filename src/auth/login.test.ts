@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import signature from 'cookie-signature';
-import { describe, expect, it } from 'vitest';
+import bcrypt from 'bcrypt';
+import { describe, expect, it, vi } from 'vitest';
 import { ADMIN, B2B, TEST_SECRET, cookieHeader, sessionIdOf, startHarness, type Harness } from '../testing/harness.js';
 import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
@@ -18,11 +19,12 @@ async function login(h: Harness, user = ADMIN, headers: Record<string, string> =
 }
 
 describe('POST /api/login', () => {
-  it('logs in with the right password and answers the user', async () => {
+  it('logs in with the right password and answers the user at the top level and under user', async () => {
     const h = await harness();
     const res = await login(h);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ success: true, user: { id: expect.any(String), username: 'alice', role: 'super_admin' } });
+    const alice = { id: expect.any(String), username: 'alice', role: 'super_admin' };
+    expect(res.body).toEqual({ success: true, ...alice, user: alice });
     expect(sessionIdOf(res.headers['set-cookie'])).toMatch(/^[\w-]{20,}$/);
   });
 
@@ -31,6 +33,29 @@ describe('POST /api/login', () => {
     const res = await request(h.app).post('/api/login').type('form').send({ username: B2B.username, password: B2B.password });
     expect(res.status).toBe(200);
     expect(res.body.user.role).toBe('b2b_user');
+  });
+
+  it('logs in with an email in place of the username, as JSON and as a form', async () => {
+    const h = await harness({ users: [{ ...ADMIN, email: 'alice@example.com' }, B2B] });
+    const json = await request(h.app).post('/api/login').send({ email: 'alice@example.com', password: ADMIN.password });
+    expect(json.status).toBe(200);
+    expect(json.body).toMatchObject({ success: true, username: 'alice', role: 'super_admin', email: 'alice@example.com', user: { username: 'alice', email: 'alice@example.com' } });
+    expect(sessionIdOf(json.headers['set-cookie'])).toBeDefined();
+    const form = await request(h.app).post('/api/login').type('form').send({ email: 'alice@example.com', password: ADMIN.password });
+    expect(form.status).toBe(200);
+    expect(form.body.role).toBe('super_admin');
+    const wrong = await request(h.app).post('/api/login').send({ email: 'alice@example.com', password: 'wrong-password' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toEqual({ success: false, message: 'Invalid username or password' });
+    expect((await request(h.app).post('/api/login').send({ email: 'nobody@example.com', password: ADMIN.password })).status).toBe(401);
+  });
+
+  it('never answers a password hash or other stored field at login', async () => {
+    const h = await harness({ users: [{ ...ADMIN, email: 'alice@example.com' }] });
+    const res = await login(h);
+    const text = JSON.stringify(res.body);
+    expect(text).not.toMatch(/\$2[aby]\$/);
+    for (const body of [res.body, res.body.user]) expect(Object.keys(body).filter((k) => k !== 'success' && k !== 'user').sort()).toEqual(['email', 'id', 'role', 'username']);
   });
 
   it('refuses a wrong password with 401 and the contract message, setting no cookie', async () => {
@@ -48,6 +73,22 @@ describe('POST /api/login', () => {
     expect(res.body).toEqual({ success: false, message: 'Invalid username or password' });
   });
 
+  it('checks an unknown user with the same algorithm and cost as a real user, even when BCRYPT_COST differs', async () => {
+    const dir = (await harness()).dir;
+    const { writeUsersFile } = await import('../users/users-file.js');
+    await writeUsersFile(path.join(dir, 'users.json'), [{ id: 'carol-id', username: 'carol', role: 'admin', passwordHash: await bcrypt.hash('carol-password', 6) }]);
+    const h = await harness({ dir, users: undefined, env: { BCRYPT_COST: '4' } });
+    const compare = vi.spyOn(bcrypt, 'compare');
+    try {
+      expect((await request(h.app).post('/api/login').send({ username: 'nobody', password: 'carol-password' })).status).toBe(401);
+      expect((await request(h.app).post('/api/login').send({ username: 'carol', password: 'wrong-password' })).status).toBe(401);
+      const costs = compare.mock.calls.map(([, hash]) => String(hash).slice(0, 7));
+      expect(costs).toEqual(['$2b$06$', '$2b$06$']);
+    } finally {
+      compare.mockRestore();
+    }
+  });
+
   it('refuses a password over 72 bytes that only matches in its first 72 bytes', async () => {
     const long = 'x'.repeat(72);
     const dir = (await harness()).dir;
@@ -63,9 +104,12 @@ describe('POST /api/login', () => {
     const h = await harness();
     const res = await request(h.app).post('/api/login').send({ username: 'alice' });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ success: false, error: 'VALIDATION_ERROR', fields: ['password'] });
+    expect(res.body).toMatchObject({ success: false, error: 'VALIDATION_ERROR', message: 'Missing password', fields: ['password'] });
     const empty = await request(h.app).post('/api/login').send({});
-    expect(empty.body.fields).toEqual(['username', 'password']);
+    expect(empty.body).toMatchObject({ message: 'Missing username or email and password', fields: ['username', 'password'] });
+    const noName = await request(h.app).post('/api/login').send({ password: 'x' });
+    expect(noName.body).toMatchObject({ message: 'Missing username or email', fields: ['username'] });
+    expect((await request(h.app).post('/api/login').send({ email: 'alice@example.com' })).body.message).toBe('Missing password');
   });
 
   it('answers 400 when the fields are not strings', async () => {

@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { Request } from 'express';
-import type { PasswordVerifier } from '../users/password.js';
-import type { PasswordQueue } from './password-queue.js';
 import { publicUser, type PublicUser, type User, type UserDirectory } from '../users/user.js';
 import { principalOf, type LoginFacts, type StoredSession } from '../sessions/session-store.js';
+import type { LoginResult, LoginService } from './login-service.js';
 
 /** A short fingerprint of the password hash: a changed password invalidates older sessions. */
 export function passwordStamp(user: User): string {
@@ -26,21 +25,28 @@ export async function resolveLogin(users: UserDirectory, sess: StoredSession | n
   return stampOk ? publicUser(user) : undefined;
 }
 
-/** A passport instance of the sidecar's own (not the global one), so apps never share state. */
-export function createPassport(users: UserDirectory, verifier: PasswordVerifier, queue: PasswordQueue, acceptUnstamped = false): InstanceType<typeof Passport> {
-  const passport = new Passport();
+/** The passport-local strategies: `local` reads `username` and `password`, `local-email` reads `email` instead. */
+export const STRATEGIES = { username: 'local', email: 'local-email' } as const;
 
-  passport.use(
-    new LocalStrategy({ usernameField: 'username', passwordField: 'password' }, (username, password, done) => {
-      users
-        .findByUsername(username)
-        .then(async (user) => {
-          const matched = await queue.run(() => verifier.verify(password, user?.passwordHash));
-          done(null, matched && user && !user.disabled ? user : false);
-        })
-        .catch(done);
-    }),
-  );
+/**
+ * A passport instance of the sidecar's own (not the global one), so apps never share state.
+ * passport-local reads the credentials and hands them to the LoginService, which checks them;
+ * passport keeps the session side (req.logIn, serialize, deserialize). A strategy's `info` is the
+ * service's outcome when no user is logged in.
+ */
+export function createPassport(users: UserDirectory, loginService: LoginService, acceptUnstamped = false): InstanceType<typeof Passport> {
+  const passport = new Passport();
+  for (const by of ['username', 'email'] as const) {
+    passport.use(
+      STRATEGIES[by],
+      new LocalStrategy({ usernameField: by, passwordField: 'password', passReqToCallback: true }, (req, name, password, done) => {
+        loginService.authenticate({ ip: req.ip ?? 'unknown', by, name, password }).then(
+          (result: LoginResult) => (result.outcome === 'succeeded' ? done(null, result.user) : done(null, false, result as unknown as { message: string })),
+          done,
+        );
+      }),
+    );
+  }
 
   // passport.user is the plain id, as the main app's own passport stores it; the sidecar's facts
   // about the login go beside it, in the same session save.

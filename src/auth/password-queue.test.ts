@@ -9,7 +9,7 @@ function deferred() {
 
 describe('PasswordQueue', () => {
   it('runs at most `concurrency` checks at once and the rest in arrival order', async () => {
-    const queue = new PasswordQueue(2, 10);
+    const queue = new PasswordQueue({ concurrency: 2, maxQueued: 10, maxWaitMs: 10_000 });
     const gates = [deferred(), deferred(), deferred(), deferred()];
     const started: number[] = [];
     const runs = gates.map((g, i) => queue.run(async () => {
@@ -31,8 +31,8 @@ describe('PasswordQueue', () => {
     expect(queue.depth).toBe(0);
   });
 
-  it('answers overflow with a 503 LOGIN_BUSY error carrying Retry-After, without running it', async () => {
-    const queue = new PasswordQueue(1, 1);
+  it('answers overflow past maxQueued with a 503 LOGIN_BUSY error carrying Retry-After, without running it', async () => {
+    const queue = new PasswordQueue({ concurrency: 1, maxQueued: 1, maxWaitMs: 10_000 });
     const gate = deferred();
     const first = queue.run(() => gate.promise);
     const second = queue.run(() => gate.promise);
@@ -46,8 +46,60 @@ describe('PasswordQueue', () => {
   });
 
   it('frees the slot when a check fails', async () => {
-    const queue = new PasswordQueue(1, 0);
+    const queue = new PasswordQueue({ concurrency: 1, maxQueued: 0, maxWaitMs: 10_000 });
     await expect(queue.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(queue.run(async () => 'ok')).resolves.toBe('ok');
+  });
+
+  describe('bounded by expected waiting time', () => {
+    /** A queue on a fake clock whose checks each take `ms` of it, held until their gate opens. */
+    function timedQueue(maxWaitMs: number) {
+      let now = 0;
+      const queue = new PasswordQueue({ concurrency: 1, maxQueued: 1000, maxWaitMs, now: () => now });
+      const check = async (ms: number, gate: Promise<void> = Promise.resolve()) => {
+        await gate;
+        now += ms;
+      };
+      return { queue, check };
+    }
+
+    it('measures how long checks take as they run', async () => {
+      const { queue, check } = timedQueue(1000);
+      expect(queue.checkMs).toBeUndefined();
+      await queue.run(() => check(400));
+      expect(queue.checkMs).toBe(400);
+      await queue.run(() => check(900));
+      expect(queue.checkMs).toBe(500);
+    });
+
+    it('admits while the expected wait is under the limit and answers the rest 503 with Retry-After from the expected wait', async () => {
+      const { queue, check } = timedQueue(1000);
+      await queue.run(() => check(400));
+      const gate = deferred();
+      const admitted = [queue.run(() => check(400, gate.promise)), queue.run(() => check(400, gate.promise)), queue.run(() => check(400, gate.promise))];
+      expect(queue.active).toBe(1);
+      expect(queue.depth).toBe(2);
+      expect(queue.expectedWaitMs).toBe(1200);
+      let ran = false;
+      const refused = queue.run(async () => {
+        ran = true;
+      });
+      await expect(refused).rejects.toMatchObject({ status: 503, code: 'LOGIN_BUSY', headers: { 'Retry-After': '2' } });
+      expect(ran).toBe(false);
+      gate.resolve();
+      await Promise.all(admitted);
+      expect(queue.expectedWaitMs).toBe(0);
+    });
+
+    it('refuses cheaply through assertAdmissible before any work is queued', async () => {
+      const { queue, check } = timedQueue(500);
+      await queue.run(() => check(600));
+      const gate = deferred();
+      const running = queue.run(() => check(600, gate.promise));
+      expect(() => queue.assertAdmissible()).toThrow(expect.objectContaining({ status: 503, headers: { 'Retry-After': '1' } }));
+      gate.resolve();
+      await running;
+      expect(() => queue.assertAdmissible()).not.toThrow();
+    });
   });
 });

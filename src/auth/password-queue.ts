@@ -1,18 +1,41 @@
 import { HttpError } from '../http/http-error.js';
 
+export interface PasswordQueueOptions {
+  /** Checks running at once. */
+  concurrency: number;
+  /** Checks that may wait, whatever their expected wait: a bound on memory. */
+  maxQueued: number;
+  /** A check is admitted while the wait it can expect for a slot is below this. */
+  maxWaitMs: number;
+  now?: () => number;
+}
+
+/** Weight of the newest check in the moving average of check durations. */
+const SMOOTHING = 0.2;
+
 /**
  * Bounds password work: at most `concurrency` checks run at once (so bcrypt never holds every
- * libuv threadpool thread that session file reads need), at most `maxQueued` wait, and the rest
- * are answered 503 with Retry-After at once instead of waiting without bound.
+ * libuv threadpool thread that session file reads need), and a check is admitted only while the
+ * wait it can expect (the checks ahead of it times the measured check duration, over the slots) is
+ * under `maxWaitMs`. A bound by count alone is filled by whoever opens the most connections; a bound
+ * by waiting time lets a real user queue behind a flood and still get in. The rest are answered
+ * 503 with Retry-After from the expected wait, before any other login work.
  */
 export class PasswordQueue {
+  readonly concurrency: number;
+  readonly maxQueued: number;
+  readonly maxWaitMs: number;
+  private readonly now: () => number;
   private running = 0;
   private readonly waiting: Array<() => void> = [];
+  private averageCheckMs: number | undefined;
 
-  constructor(
-    readonly concurrency: number,
-    readonly maxQueued: number,
-  ) {}
+  constructor({ concurrency, maxQueued, maxWaitMs, now = Date.now }: PasswordQueueOptions) {
+    this.concurrency = concurrency;
+    this.maxQueued = maxQueued;
+    this.maxWaitMs = maxWaitMs;
+    this.now = now;
+  }
 
   /** Checks waiting for a slot. */
   get depth(): number {
@@ -23,18 +46,36 @@ export class PasswordQueue {
     return this.running;
   }
 
+  /** How long one check takes, as measured (a moving average); undefined before the first ends. */
+  get checkMs(): number | undefined {
+    return this.averageCheckMs;
+  }
+
+  /** How long a check that arrived now would wait for a slot. */
+  get expectedWaitMs(): number {
+    if (this.running < this.concurrency) return 0;
+    return ((this.waiting.length + 1) / this.concurrency) * (this.averageCheckMs ?? 0);
+  }
+
+  /** Throws the 503 LOGIN_BUSY a check arriving now would get: called first, so a refusal costs nothing else. */
+  assertAdmissible(): void {
+    if (this.running < this.concurrency) return;
+    const waitMs = this.expectedWaitMs;
+    if (this.waiting.length < this.maxQueued && waitMs < this.maxWaitMs) return;
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    throw new HttpError(503, 'LOGIN_BUSY', 'Too many logins are being checked right now; try again in a moment', { headers: { 'Retry-After': String(seconds) } });
+  }
+
   async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running >= this.concurrency) {
-      if (this.waiting.length >= this.maxQueued) {
-        throw new HttpError(503, 'LOGIN_BUSY', 'Too many logins are being checked right now; try again in a moment', { headers: { 'Retry-After': '1' } });
-      }
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else {
-      this.running += 1;
-    }
+    this.assertAdmissible();
+    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running += 1;
+    const started = this.now();
     try {
       return await work();
     } finally {
+      const ms = this.now() - started;
+      this.averageCheckMs = this.averageCheckMs === undefined ? ms : this.averageCheckMs + SMOOTHING * (ms - this.averageCheckMs);
       const next = this.waiting.shift();
       // The slot passes straight to the next waiter, so `running` stays the same.
       if (next) next();

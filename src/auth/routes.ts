@@ -1,19 +1,20 @@
-import express, { Router, type Request, type Response, type NextFunction } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { Passport } from 'passport';
 import type { LoginStats } from '../admin/login-stats.js';
 import type { Config } from '../config/config.js';
 import { HttpError, validationError } from '../http/http-error.js';
 import { publicUser, type PublicUser, type User } from '../users/user.js';
-import type { LoginRegulation } from './regulation.js';
+import type { LoginAttempt, LoginResult } from './login-service.js';
+import { STRATEGIES } from './passport.js';
 import { requireLogin } from './require-role.js';
 
-const MAX_USERNAME_LENGTH = 128;
+const MAX_NAME_LENGTH = { username: 128, email: 254 };
 const MAX_PASSWORD_LENGTH = 1024;
 
 export function authRoutes(
   config: Config,
   passport: InstanceType<typeof Passport>,
-  { logins, regulation }: { logins: LoginStats; regulation: LoginRegulation },
+  { logins }: { logins: LoginStats },
 ): Router {
   const router = Router();
   const parseBody = [
@@ -21,38 +22,36 @@ export function authRoutes(
     express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }),
   ];
 
-  router.post('/login', parseBody, checkCredentialsShape, async (req: Request, res: Response, next: NextFunction) => {
-    const username = String(req.body.username);
+  router.post('/login', parseBody, async (req: Request, res: Response) => {
+    const credentials = readCredentials(req.body);
     const ip = req.ip ?? 'unknown';
-    const audit = { audit: 'login', username: username.slice(0, 128), ip };
-    try {
-      await regulation.check(ip, username);
-    } catch (error) {
-      if (error instanceof HttpError && error.status === 429) {
-        logins.record('regulated');
+    const audit = { audit: 'login', [credentials.by]: credentials.name.slice(0, 128), ip };
+    const result = await new Promise<LoginResult>((resolve, reject) => {
+      const strategy = passport.authenticate(STRATEGIES[credentials.by], { session: false }, (error: unknown, user: User | false, info: LoginResult) =>
+        error ? reject(error) : resolve(user ? { outcome: 'succeeded', user } : info),
+      );
+      strategy(req, res, reject);
+    });
+    if (result.outcome !== 'succeeded') logins.record(result.outcome);
+    switch (result.outcome) {
+      case 'regulated':
         req.log.warn({ ...audit, outcome: 'regulated' }, 'login refused: too many failures');
-      }
-      return next(error);
-    }
-    passport.authenticate('local', { session: false }, (error: unknown, user: User | false) => {
-      if (error) return next(error);
-      if (!user) {
-        logins.record('failed');
+        throw result.error;
+      case 'failed':
         req.log.info({ ...audit, outcome: 'failed' }, 'login failed');
-        regulation.failed(ip, username).then(
-          () => res.status(401).json({ success: false, message: 'Invalid username or password' }),
-          next,
-        );
+        res.status(401).json({ success: false, message: 'Invalid username or password' });
         return;
-      }
-      // passport regenerates the session id here, so a planted id never becomes a logged-in one.
-      req.logIn(user, (loginError) => {
-        if (loginError) return next(loginError);
+      case 'succeeded': {
+        const { user } = result;
+        // passport regenerates the session id here, so a planted id never becomes a logged-in one.
+        await new Promise<void>((resolve, reject) => req.logIn(user, (error) => (error ? reject(error) : resolve())));
         logins.record('succeeded');
         req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
-        regulation.succeeded(ip, username).then(() => res.json({ success: true, user: publicUser(user) }), next);
-      });
-    })(req, res, next);
+        // The main app's client reads data.role and data.tenantId at the top level; the seed's reads data.user.
+        const shown = publicUser(user);
+        res.json({ success: true, ...shown, user: shown });
+      }
+    }
   });
 
   router.post('/logout', (req, res, next) => {
@@ -69,28 +68,28 @@ export function authRoutes(
     });
   });
 
+  // The same public fields as the login answer (profile fields included), never a hash.
   router.get('/user', requireLogin, (req, res) => {
-    const user = req.user as PublicUser;
-    res.json({ id: user.id, username: user.username, role: user.role });
+    res.json(req.user as PublicUser);
   });
 
   return router;
 }
 
-function checkCredentialsShape(req: Request, _res: Response, next: NextFunction): void {
-  const body: unknown = req.body;
-  const { username, password } = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-  const missing = [
-    typeof username === 'string' && username !== '' ? undefined : 'username',
-    typeof password === 'string' && password !== '' ? undefined : 'password',
-  ].filter(Boolean);
+/** The credentials of a login body (`username` or else `email`, and `password`), or a 400 naming what is missing or wrong. */
+function readCredentials(body: unknown): Pick<LoginAttempt, 'by' | 'name' | 'password'> {
+  const { username, email, password } = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const given = (value: unknown): value is string => typeof value === 'string' && value !== '';
+  const by = given(username) || !given(email) ? 'username' : 'email';
+  const name = by === 'username' ? username : email;
+  const missing = [given(name) ? undefined : 'username', given(password) ? undefined : 'password'].filter(Boolean);
   if (missing.length > 0) {
-    return next(validationError(`Missing ${missing.join(' and ')}`, { fields: missing }));
+    throw validationError(`Missing ${given(name) ? 'password' : `username or email${given(password) ? '' : ' and password'}`}`, { fields: missing });
   }
-  if ((username as string).length > MAX_USERNAME_LENGTH || (password as string).length > MAX_PASSWORD_LENGTH) {
-    return next(new HttpError(400, 'VALIDATION_ERROR', 'Username or password is too long'));
+  if ((name as string).length > MAX_NAME_LENGTH[by] || (password as string).length > MAX_PASSWORD_LENGTH) {
+    throw new HttpError(400, 'VALIDATION_ERROR', `${by === 'username' ? 'Username' : 'Email'} or password is too long`);
   }
-  next();
+  return { by, name: name as string, password: password as string };
 }
 
 function cookieAttributes(config: Config, req: Request) {

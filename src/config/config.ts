@@ -50,9 +50,10 @@ export interface Config {
     maxFailuresPerIp: number;
     windowSeconds: number;
     banSeconds: number;
-    /** Password checks running at once; the rest wait in a queue of `passwordQueue`, then get 503. */
+    /** Password checks running at once; the rest wait while their expected wait is under `maxWaitSeconds` (and at most `passwordQueue` of them), else 503. */
     passwordConcurrency: number;
     passwordQueue: number;
+    maxWaitSeconds: number;
     /** libuv's threadpool size (UV_THREADPOOL_SIZE) and the nice value its threads get, 0 for none. */
     threadpoolSize: number;
     threadpoolNice: number;
@@ -76,6 +77,8 @@ export interface Config {
     adminCacheSeconds: number;
     usersQuery: string | undefined;
     usersByIdQuery: string | undefined;
+    usersByEmailQuery: string | undefined;
+    usersSampleQuery: string | undefined;
     roleMap: string | undefined;
   };
   mainAppUrl: string | undefined;
@@ -182,6 +185,8 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       adminCacheSeconds: read.integer('ADMIN_CACHE_SECONDS', 10, 0, 3600),
       usersQuery: read.optional('USERS_QUERY'),
       usersByIdQuery: read.optional('USERS_BY_ID_QUERY'),
+      usersByEmailQuery: read.optional('USERS_BY_EMAIL_QUERY'),
+      usersSampleQuery: read.optional('USERS_SAMPLE_QUERY'),
       roleMap: read.optional('ROLE_MAP'),
     },
     mainAppUrl: read.url('MAIN_APP_URL', ['http:', 'https:']),
@@ -220,7 +225,8 @@ function readLogin(read: Reader): Config['login'] {
     windowSeconds: read.integer('LOGIN_FAILURE_WINDOW', 600, 1, 86_400),
     banSeconds: read.integer('LOGIN_BAN_TIME', 900, 1, 86_400),
     passwordConcurrency: concurrency,
-    passwordQueue: read.integer('PASSWORD_QUEUE', concurrency * 8, 0, 10_000),
+    passwordQueue: read.integer('PASSWORD_QUEUE', 1000, 0, 100_000),
+    maxWaitSeconds: read.integer('LOGIN_MAX_WAIT', 10, 1, 600),
     threadpoolSize: threads,
     threadpoolNice: read.integer('THREADPOOL_NICE', 10, 0, 19),
   };

@@ -15,6 +15,8 @@ export interface WatchedJsonFileOptions<T> {
   describe?: (value: T) => Record<string, unknown>;
   /** How often the file is checked for changes, in milliseconds. */
   pollIntervalMs?: number;
+  /** Called after each good version is loaded. */
+  onLoad?: (value: T) => void;
 }
 
 /**
@@ -77,5 +79,6 @@ export class WatchedJsonFile<T> {
       return;
     }
     logger.info({ file, ...this.options.describe?.(this.current) }, `${name} loaded`);
+    this.options.onLoad?.(this.current);
   }
 }

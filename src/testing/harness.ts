@@ -23,6 +23,7 @@ export interface TestUser {
   password: string;
   role: Role;
   disabled?: boolean;
+  email?: string;
 }
 
 export const ADMIN: TestUser = { username: 'alice', password: 'alice-password-1', role: 'super_admin' };
@@ -35,6 +36,7 @@ export async function makeUser(user: TestUser, id: string = randomUUID()): Promi
     role: user.role,
     passwordHash: await bcrypt.hash(user.password, 4),
     ...(user.disabled ? { disabled: true } : {}),
+    ...(user.email ? { email: user.email } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import { writeUsersFile } from './users-file.js';
 userDirectoryContract('file', async () => {
   const file = path.join(await tempDir(), 'users.json');
   await writeUsersFile(file, [
-    await makeUser({ username: 'carol', password: 'carol-password', role: 'admin' }),
+    await makeUser({ username: 'carol', password: 'carol-password', role: 'admin', email: 'carol@example.com' }),
     await makeUser({ username: 'dave', password: 'dave-password', role: 'b2b_user', disabled: true }),
   ]);
   return FileUserDirectory.open({ file, logger: createLogger('silent') });

@@ -2,6 +2,8 @@ import fs from 'node:fs/promises';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, cookieHeader, eventually, makeUser, startHarness, type Harness } from '../testing/harness.js';
+import bcrypt from 'bcrypt';
+import { hashParameters } from './password.js';
 import { readUsersFile, writeUsersFile } from './users-file.js';
 import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
@@ -23,6 +25,15 @@ async function editUsers(h: Harness, edit: (users: Awaited<ReturnType<typeof rea
 }
 
 describe('the users file while the server runs', () => {
+  it('checks unknown users at the cost of the hashes in the changed file', async () => {
+    const h = await harness();
+    expect(hashParameters(await h.deps.verifier.dummyHash())).toBe('bcrypt cost 4');
+    await editUsers(h, async (users) => {
+      for (const user of users) user.passwordHash = await bcrypt.hash('changed-password', 5);
+    });
+    await eventually(async () => hashParameters(await h.deps.verifier.dummyHash()) === 'bcrypt cost 5', 3000);
+  });
+
   it('lets a newly added user log in within a second, without a restart', async () => {
     const h = await harness();
     expect(await loginStatus(h, 'carol', 'carol-password')).toBe(401);

@@ -24,12 +24,20 @@ export function generatePassword(): string {
   return randomBytes(18).toString('base64url');
 }
 
+/** Distinct hashes remembered for learning parameters; past this, new ones are no longer counted. */
+const MAX_LEARNED_HASHES = 10_000;
+
 /**
  * Checks passwords so that an unknown user, a disabled user and a wrong password cost the same
- * bcrypt work: unknown users are checked against a hash of a random password.
+ * work: unknown users are checked against a random hash with the parameters most common among the
+ * directory's hashes (learned from a sample and from every real hash checked), not BCRYPT_COST,
+ * which may differ from what the directory holds and would tell unknown users apart by timing.
  */
 export class PasswordVerifier {
-  private dummyHash: Promise<string> | undefined;
+  private readonly learned = new Set<string>();
+  private readonly tally = new Map<string, { count: number; example: string }>();
+  private readonly dummies = new Map<string, Promise<string>>();
+  private sampling: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly cost: number,
@@ -38,21 +46,79 @@ export class PasswordVerifier {
   ) {}
 
   async verify(password: string, hash: string | undefined): Promise<boolean> {
-    if (hash && isScryptHash(hash)) return verifyScrypt(password, hash);
-    const tooLong = Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_BYTES;
-    const known = hash !== undefined && isBcryptHash(hash);
+    const known = hash !== undefined && hashParameters(hash) !== undefined;
     if (hash !== undefined && !known) this.onUnknownFormat?.();
-    // $2y$ (PHP) is the same algorithm as $2b$; node's bcrypt only reads the latter.
-    const target = known ? hash.replace(/^\$2y\$/, '$2b$') : await this.dummy();
-    const matched = await bcrypt.compare(tooLong ? '' : password, target);
-    return matched && !tooLong && known;
+    if (known) this.learn([hash]);
+    const matched = await this.check(password, known ? hash : await this.dummyHash());
+    return matched && known;
   }
 
+  /** Runs the hash's own algorithm with its own parameters: the one place a password meets a hash. */
+  async check(password: string, hash: string): Promise<boolean> {
+    if (isScryptHash(hash)) return verifyScrypt(password, hash);
+    const tooLong = Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_BYTES;
+    // $2y$ (PHP) is the same algorithm as $2b$; node's bcrypt only reads the latter.
+    const matched = await bcrypt.compare(tooLong ? '' : password, hash.replace(/^\$2y\$/, '$2b$'));
+    return matched && !tooLong;
+  }
 
-  private dummy(): Promise<string> {
-    const dummy = (this.dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), this.cost));
+  /** Counts the parameters of hashes the directory holds (each distinct hash once). */
+  learn(hashes: Iterable<string>): void {
+    for (const hash of hashes) {
+      const parameters = hashParameters(hash);
+      if (!parameters || this.learned.has(hash) || this.learned.size >= MAX_LEARNED_HASHES) continue;
+      this.learned.add(hash);
+      const entry = this.tally.get(parameters) ?? { count: 0, example: hash };
+      this.tally.set(parameters, { count: entry.count + 1, example: hash });
+    }
+  }
+
+  /**
+   * Learns from a sample of the directory, in place of what was learned before (the directory
+   * changed); unknown users wait for it rather than run at the wrong cost.
+   */
+  learnFrom(sample: () => Promise<string[]>, onError: (error: unknown) => void): Promise<void> {
+    this.sampling = sample().then((hashes) => {
+      this.learned.clear();
+      this.tally.clear();
+      this.learn(hashes);
+    }, onError);
+    return this.sampling;
+  }
+
+  /** The hash an unknown user is checked against: random, with the most common parameters learned (BCRYPT_COST before any). */
+  async dummyHash(): Promise<string> {
+    await this.sampling;
+    let example: string | undefined;
+    let most = 0;
+    for (const { count, example: e } of this.tally.values()) if (count > most) [most, example] = [count, e];
+    const parameters = example ? hashParameters(example)! : `bcrypt cost ${this.cost}`;
+    let dummy = this.dummies.get(parameters);
+    if (!dummy) this.dummies.set(parameters, (dummy = randomHashLike(example, this.cost)));
     return dummy;
   }
+}
+
+/** What checking a hash costs, as text ("bcrypt cost 10", "scrypt keylen 64 salt 32"); undefined for a format that cannot be checked. */
+export function hashParameters(hash: string): string | undefined {
+  if (isBcryptHash(hash)) return `bcrypt cost ${Number(hash.slice(4, 6))}`;
+  if (!isScryptHash(hash)) return undefined;
+  const [hex, salt] = hash.split('.') as [string, string];
+  return `scrypt keylen ${hex.length / 2} salt ${salt.length}`;
+}
+
+/** A hash of a random password with the parameters of `example` (bcrypt at `cost` when there is none). */
+function randomHashLike(example: string | undefined, cost: number): Promise<string> {
+  const secret = randomBytes(16).toString('hex');
+  if (example && isScryptHash(example)) {
+    const [hex, salt] = example.split('.') as [string, string];
+    return Promise.resolve(`${randomHex(hex.length)}.${randomHex(salt.length)}`);
+  }
+  return bcrypt.hash(secret, example ? Number(example.slice(4, 6)) : cost);
+}
+
+function randomHex(length: number): string {
+  return randomBytes(Math.ceil(length / 2)).toString('hex').slice(0, length);
 }
 
 export function isBcryptHash(hash: string): boolean {

@@ -14,6 +14,7 @@ const userSchema = z.object({
   username: z.string().regex(USERNAME_PATTERN, 'letters, digits and . _ @ - only, at most 64'),
   role: z.enum(ROLES as [string, ...string[]]),
   passwordHash: z.string().refine(isBcryptHash, 'must be a bcrypt hash ($2a$, $2b$ or $2y$)'),
+  email: z.email('must be an email address').max(254).optional(),
   disabled: z.boolean().optional(),
   createdAt: z.string().optional(),
 });
@@ -40,11 +41,14 @@ export function parseUsersFile(text: string, file: string): User[] {
   const users = result.data.users as User[];
   const seenNames = new Set<string>();
   const seenIds = new Set<string>();
+  const seenEmails = new Set<string | number>();
   for (const user of users) {
     if (seenNames.has(user.username)) throw new UsersFileError(`${file}: username "${user.username}" appears twice`);
     if (seenIds.has(user.id)) throw new UsersFileError(`${file}: id "${user.id}" appears twice`);
+    if (user.email !== undefined && seenEmails.has(user.email)) throw new UsersFileError(`${file}: email "${user.email}" appears twice`);
     seenNames.add(user.username);
     seenIds.add(user.id);
+    if (user.email !== undefined) seenEmails.add(user.email);
   }
   return users;
 }
