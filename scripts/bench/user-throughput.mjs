@@ -1,20 +1,31 @@
 import fs from 'node:fs';
+import { findPostgresBin, startPostgres } from '../../dist/testing/postgres.js';
 import { startRedis } from '../../dist/testing/redis.js';
 import { load, login, ratio, startVariant } from './lib.mjs';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 
 /**
- * Authenticated GET /api/user: file store and Redis store (a throwaway redis-server) against
- * MemoryStore, the stock file store and bare Express. All servers run at once and are loaded in
+ * Authenticated GET /api/user: file store, Redis store (a throwaway redis-server) and sessions
+ * shared with the main app in its PostgreSQL (SESSION_MODE=shared, connect-pg-simple rows in a
+ * throwaway PostgreSQL) against MemoryStore, the stock file store and bare Express. All servers run at once and are loaded in
  * turn, round after round, so a drift in the machine's speed affects every variant alike.
  */
 export async function userThroughput({ seconds, quick }) {
   const servers = {};
   const redis = fs.existsSync(REDIS_SERVER) ? await startRedis(REDIS_SERVER) : undefined;
-  const VARIANTS = ['bare', 'memory', 'file', ...(redis ? ['redis'] : []), 'stock'];
+  const pgBin = findPostgresBin();
+  const postgres = pgBin ? await startPostgres(pgBin) : undefined;
+  const VARIANTS = ['bare', 'memory', 'file', ...(redis ? ['redis'] : []), ...(postgres ? ['pg-shared'] : []), 'stock'];
+  const options = {
+    redis: () => ({ env: { REDIS_URL: redis.url } }),
+    'pg-shared': () => ['file', { env: { SESSION_MODE: 'shared', SESSION_STORE: 'postgres', DATABASE_URL: postgres.url } }],
+  };
   try {
-    for (const variant of VARIANTS) servers[variant] = await startVariant(variant, variant === 'redis' ? { env: { REDIS_URL: redis.url } } : {});
+    for (const variant of VARIANTS) {
+      const chosen = options[variant]?.() ?? {};
+      servers[variant] = Array.isArray(chosen) ? await startVariant(chosen[0], chosen[1]) : await startVariant(variant, chosen);
+    }
     const targets = {};
     for (const variant of VARIANTS) {
       const cookie = variant === 'bare' ? '' : await login(servers[variant].url);
@@ -50,6 +61,9 @@ export async function userThroughput({ seconds, quick }) {
         redis
           ? { name: 'redis store / MemoryStore', value: ratio(rows.redis.rps, rows.memory.rps), target: '>= 0.9', pass: rows.redis.rps / rows.memory.rps >= 0.9 }
           : { name: 'redis store / MemoryStore', value: null, target: `skipped: ${REDIS_SERVER} not installed` },
+        postgres
+          ? { name: 'shared sessions in PostgreSQL / MemoryStore', value: ratio(rows['pg-shared'].rps, rows.memory.rps), target: '>= 0.8', pass: rows['pg-shared'].rps / rows.memory.rps >= 0.8 }
+          : { name: 'shared sessions in PostgreSQL / MemoryStore', value: null, target: 'skipped: PostgreSQL not installed' },
         { name: 'stock session-file-store / MemoryStore', value: ratio(rows.stock.rps, rows.memory.rps), target: 'reference (~0.1)' },
         { name: 'file store / bare Express', value: ratio(rows.file.rps, rows.bare.rps), target: 'ceiling' },
       ],
@@ -57,6 +71,7 @@ export async function userThroughput({ seconds, quick }) {
   } finally {
     await Promise.all(Object.values(servers).map((s) => s.stop()));
     await redis?.destroy();
+    await postgres?.destroy();
   }
 }
 
