@@ -2,7 +2,7 @@ import connectPgSimple from 'connect-pg-simple';
 import session from 'express-session';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { parseSession, SESSION_ID_PATTERN, storeUnavailable, touchIsDue, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
+import { asSession, parseSession, SESSION_ID_PATTERN, storeUnavailable, touchIsDue, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
 
 const PGStore = connectPgSimple(session);
 
@@ -111,7 +111,7 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
       [userId, this.now() / 1000],
     );
     return rows.flatMap(({ sid, sess }) => {
-      const session = parseSession(typeof sess === 'string' ? sess : JSON.stringify(sess));
+      const session = typeof sess === 'string' ? parseSession(sess) : asSession(sess);
       return session ? [{ sid, session }] : [];
     });
   }
@@ -134,10 +134,10 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
 
   private async read(sid: string): Promise<StoredSession | null> {
     if (!SESSION_ID_PATTERN.test(sid)) return null;
-    const { rows } = await this.run<{ sess: unknown }>(`SELECT sess FROM ${this.quoted} WHERE sid = $1 AND expire >= to_timestamp($2)`, [sid, this.now() / 1000]);
+    const { rows } = await this.run<{ sess: unknown }>(`SELECT sess FROM ${this.quoted} WHERE sid = $1 AND expire >= to_timestamp($2)`, [sid, this.now() / 1000], 'read');
     if (rows.length === 0) return null;
     const raw = rows[0]!.sess;
-    const sess = parseSession(typeof raw === 'string' ? raw : JSON.stringify(raw));
+    const sess = typeof raw === 'string' ? parseSession(raw) : asSession(raw);
     if (!sess) {
       this.logger.warn('removed an unreadable session from PostgreSQL; the request is anonymous');
       await this.run(`DELETE FROM ${this.quoted} WHERE sid = $1`, [sid]);
@@ -151,9 +151,10 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
     return Number.isFinite(expires) ? expires : this.now() + this.options.ttlSeconds * 1000;
   }
 
-  private async run<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
+  /** One statement; a `name` makes it a prepared statement, planned once per connection (the hot read). */
+  private async run<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[], name?: string): Promise<pg.QueryResult<T>> {
     try {
-      return await this.pool.query<T>(text, values);
+      return await this.pool.query<T>(name ? { name: `sidecar-session-${name}-${this.options.table}`, text, values } : { text, values });
     } catch (error) {
       throw this.unavailable(error);
     }

@@ -101,10 +101,13 @@ export function touchIsDue(sess: StoredSession, intervalMs: number, now: number)
 /** A stored session's text as a session, or null when it is unreadable (treated like a missing session). */
 export function parseSession(text: string): StoredSession | null {
   try {
-    const value: unknown = JSON.parse(text);
-    if (value && typeof value === 'object' && !Array.isArray(value) && 'cookie' in value) return value as StoredSession;
+    return asSession(JSON.parse(text));
   } catch {
-    // unreadable
+    return null;
   }
-  return null;
+}
+
+/** A decoded value as a session, or null when it is not one (a store that decodes JSON itself). */
+export function asSession(value: unknown): StoredSession | null {
+  return value && typeof value === 'object' && !Array.isArray(value) && 'cookie' in value ? (value as StoredSession) : null;
 }
