@@ -9,7 +9,7 @@ import { buildDeps, closeDeps, type AppDeps } from './deps.js';
 import { createHttpServer } from './http/http-server.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { keepFreedMemory } from './process/keep-freed-memory.js';
-import { lowerThreadpoolPriority } from './process/threadpool-priority.js';
+import { tryLowerThreadpoolPriority } from './process/threadpool-priority.js';
 import { UPLOAD_PATHS } from './uploads/routes.js';
 import { createFirstUser } from './users/bootstrap.js';
 
@@ -30,8 +30,7 @@ async function main(env: Env): Promise<void> {
   }
 
   const deps = await buildDeps(config, logger);
-  const lowered = await lowerThreadpoolPriority(config.login.threadpoolSize, config.login.threadpoolNice);
-  logger.debug({ threads: lowered.length, nice: config.login.threadpoolNice }, 'lowered the CPU priority of the threadpool (password checks)');
+  await tryLowerThreadpoolPriority(config.login.threadpoolSize, config.login.threadpoolNice, logger);
   keepFreedMemory();
   const state: AppState = { draining: false };
   const app = createApp(config, deps, state);
