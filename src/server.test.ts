@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from './testing/harness.js';
-import { runNode, startServer, type RunningServer } from './testing/processes.js';
+import { PACKAGE_VERSION, runNode, startServer, type RunningServer } from './testing/processes.js';
 
 const servers: RunningServer[] = [];
 afterEach(async () => {
@@ -36,6 +36,16 @@ describe('node dist/server.js', () => {
     // the generated secret and the session file outlive the restart
     expect((await fetch(`${again.url}/api/user`, { headers: { cookie } })).status).toBe(200);
   });
+
+  it("prints package.json's version with --version and its usage with --help, exits 0 and starts nothing", async () => {
+    const cwd = await tempDir();
+    expect(await runNode('server.js', ['--version'], { cwd })).toEqual({ code: 0, stdout: `${PACKAGE_VERSION}\n`, stderr: '' });
+    const help = await runNode('server.js', ['--help'], { cwd, env: { PORT: 'not-a-port' } });
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage: node dist\/server\.js \[--help\] \[--version\]/);
+    expect(await fs.readdir(cwd)).toEqual([]);
+    expect(await runNode('server.js', ['--no-such-option'], { cwd })).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--no-such-option'") });
+   }, 30_000);
 
   it('refuses to start in production without SESSION_SECRET and exits non-zero', async () => {
     const result = await runNode('server.js', [], { cwd: await tempDir(), env: { NODE_ENV: 'production', PORT: '0' } });

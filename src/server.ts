@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { createApp, type AppState } from './app.js';
+import { handleServerArgs } from './cli/server-args.js';
 import { loadConfig, type Config, type Env } from './config/config.js';
 import { readEnv } from './config/env-file.js';
 import { ConfigError } from './config/errors.js';
@@ -101,6 +102,7 @@ function announceFirstUser(file: string, password: string): void {
   );
 }
 
+handleServerArgs(process.argv.slice(2));
 const env = readEnv('.env');
 main(env).catch((error: unknown) => {
   process.stderr.write(`Failed to start: ${redactText(String((error as Error)?.message ?? error), env)}\n`);
