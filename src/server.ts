@@ -1,3 +1,4 @@
+import './process/require-node.js';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { createApp, type AppState } from './app.js';
@@ -8,6 +9,7 @@ import { ConfigError } from './config/errors.js';
 import { redactText } from './config/redact.js';
 import { buildDeps, closeDeps, type AppDeps } from './deps.js';
 import { createHttpServer } from './http/http-server.js';
+import { listenProblem } from './http/listen-problem.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { keepFreedMemory } from './process/keep-freed-memory.js';
 import { tryLowerThreadpoolPriority } from './process/threadpool-priority.js';
@@ -45,8 +47,10 @@ async function main(env: Env): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info({ host: config.host, port, sessionStore: deps.sessionStore.kind, users: deps.users.kind }, 'sidecar listening');
   });
-  server.on('error', (error) => {
-    logger.fatal({ err: error }, 'cannot listen');
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    const problem = listenProblem(error, config.port);
+    if (problem) process.stderr.write(`${problem}\n`);
+    logger.fatal({ err: error }, problem ?? 'cannot listen');
     process.exit(1);
   });
 

@@ -1,3 +1,4 @@
+import '../process/require-node.js';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, loadUsersConfig, ROLES, type Role } from '../config/config.js';
