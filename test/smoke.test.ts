@@ -43,6 +43,7 @@ function smoke(url: string, username: string, password: string, options: string[
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('close', (code) => resolve({ code, out }));
+    child.stdin.on('error', () => undefined); // a usage error exits before reading the password
     child.stdin.end(`${password}\n`);
   });
 }
