@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the system tests need (nginx, redis-server, postgresql, chromium)
+# Installs the Debian packages the system tests need (nginx, redis-server, postgresql, chromium,
+# curl, openssl, gcc)
 # when they are missing. Idempotent: a second run installs nothing.
 set -euo pipefail
 
@@ -8,9 +9,13 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/curl ] || need+=(curl)
+[ -x /usr/bin/openssl ] || need+=(openssl)
+# gcc and the kernel headers build the seccomp helper of test/restricted-system-calls.test.ts.
+{ [ -x /usr/bin/gcc ] && [ -f /usr/include/linux/seccomp.h ]; } || need+=(gcc libc6-dev)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-test-deps: nginx, redis-server, postgresql and chromium are present"
+  echo "install-test-deps: nginx, redis-server, postgresql, chromium, curl, openssl and gcc are present"
   exit 0
 fi
 

@@ -1,13 +1,29 @@
 #!/usr/bin/env bash
-# Smoke test of a deployment: scripts/smoke.sh BASE_URL USERNAME
+# Smoke test of a deployment: scripts/smoke.sh [--insecure] [--resolve HOST:PORT:ADDRESS] BASE_URL USERNAME
 # Health, login (password asked at a prompt), current user, an image upload, license counts,
 # logout; each step prints its HTTP status, and the last line is the verdict.
+#   --insecure                  accept a certificate curl cannot verify (a staging certificate)
+#   --resolve HOST:PORT:ADDRESS send requests for HOST:PORT to ADDRESS (a host not yet in DNS,
+#                               or one server behind a balancer); passed to curl as is
+# The uploaded 1x1 PNG stays on the server (the sidecar has no delete route): its URL is printed.
 set -uo pipefail
 
-if [ $# -ne 2 ]; then
-  echo "usage: $0 BASE_URL USERNAME   (e.g. $0 https://shop.example.com admin)" >&2
+usage() {
+  echo "usage: $0 [--insecure] [--resolve HOST:PORT:ADDRESS] BASE_URL USERNAME   (e.g. $0 https://shop.example.com admin)" >&2
   exit 2
-fi
+}
+CURL_OPTS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --insecure) CURL_OPTS+=(--insecure); shift ;;
+    --resolve) [ $# -ge 2 ] || usage; CURL_OPTS+=(--resolve "$2"); shift 2 ;;
+    --resolve=*) CURL_OPTS+=(--resolve "${1#--resolve=}"); shift ;;
+    -h | --help) usage ;;
+    -*) echo "unknown option: $1" >&2; usage ;;
+    *) break ;;
+  esac
+done
+[ $# -eq 2 ] || usage
 BASE="${1%/}"
 USERNAME="$2"
 if [ -t 0 ]; then
@@ -27,7 +43,7 @@ step() {
   local name="$1" expected="$2"
   shift 2
   local status
-  status="$(curl -sS -o "$WORK/body" -w '%{http_code}' -b "$JAR" -c "$JAR" "$@" 2>"$WORK/err")" || status="000"
+  status="$(curl -sS ${CURL_OPTS[@]+"${CURL_OPTS[@]}"} -o "$WORK/body" -w '%{http_code}' -b "$JAR" -c "$JAR" "$@" 2>"$WORK/err")" || status="000"
   if [ "$status" = "$expected" ]; then
     printf 'ok    %-16s %s\n' "$name" "$status"
   else
@@ -46,10 +62,12 @@ step health          200 "$BASE/health"
 step login           200 -X POST -H 'content-type: application/json' --data-binary @- "$BASE/api/login" <<<"$LOGIN_JSON"
 step user            200 "$BASE/api/user"
 step upload          200 -F "image=@$WORK/smoke.png;type=image/png" "$BASE/api/admin/upload-image"
+UPLOADED="$(sed -n 's/.*"imageUrl":"\([^"]*\)".*/\1/p' "$WORK/body" 2>/dev/null)"
 step license-counts  200 "$BASE/api/admin/license-counts"
 step logout          200 -X POST "$BASE/api/logout"
 step user-after      401 "$BASE/api/user"
 
+[ -n "$UPLOADED" ] && echo "note  uploaded $UPLOADED (a 1x1 PNG; the sidecar has no delete route: remove it from UPLOAD_DIR by hand)"
 if [ "$FAILED" -eq 0 ]; then
   echo "VERDICT: PASS (all steps answered as expected)"
 else

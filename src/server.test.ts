@@ -1,9 +1,10 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from './testing/harness.js';
-import { runNode, startServer, type RunningServer } from './testing/processes.js';
+import { PACKAGE_VERSION, ROOT, runNode, startServer, type RunningServer } from './testing/processes.js';
 
 const servers: RunningServer[] = [];
 afterEach(async () => {
@@ -36,6 +37,41 @@ describe('node dist/server.js', () => {
     // the generated secret and the session file outlive the restart
     expect((await fetch(`${again.url}/api/user`, { headers: { cookie } })).status).toBe(200);
   });
+
+  it("prints package.json's version with --version and its usage with --help, exits 0 and starts nothing", async () => {
+    const cwd = await tempDir();
+    expect(await runNode('server.js', ['--version'], { cwd })).toEqual({ code: 0, stdout: `${PACKAGE_VERSION}\n`, stderr: '' });
+    const help = await runNode('server.js', ['--help'], { cwd, env: { PORT: 'not-a-port' } });
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage: node dist\/server\.js \[--help\] \[--version\]/);
+    expect(await fs.readdir(cwd)).toEqual([]);
+    expect(await runNode('server.js', ['--no-such-option'], { cwd })).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--no-such-option'") });
+   }, 30_000);
+
+  it('says in one line that the port is in use and exits 1 when another process holds PORT', async () => {
+    const other = net.createServer();
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const { port } = other.address() as net.AddressInfo;
+    try {
+      const result = await runNode('server.js', [], { cwd: await tempDir(), env: { PORT: String(port), HOST: '127.0.0.1', BCRYPT_COST: '4' } });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`port ${port} is in use: stop the other process or set PORT\n`);
+    } finally {
+      other.close();
+    }
+  }, 30_000);
+
+  it('names the supported Node lines in one line and exits 1 on a Node older than 20.19', async () => {
+    const cwd = await tempDir();
+    const oldNode = 'data:text/javascript,Object.defineProperty(process,"version",{value:"v18.20.4"})';
+    for (const script of ['server.js', 'cli/users.js']) {
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = execFile(process.execPath, ['--import', oldNode, path.join(ROOT, 'dist', script), 'list'], { cwd, env: { PATH: process.env.PATH ?? '', PORT: '0' } }, (_e, _out, stderr) => resolve({ code: child.exitCode, stderr }));
+      });
+      expect(result, script).toEqual({ code: 1, stderr: 'Node v18.20.4 is not supported: install Node 20 (20.19 or later), 22, 24 or 26\n' });
+    }
+    expect(await fs.readdir(cwd)).toEqual([]);
+  }, 30_000);
 
   it('refuses to start in production without SESSION_SECRET and exits non-zero', async () => {
     const result = await runNode('server.js', [], { cwd: await tempDir(), env: { NODE_ENV: 'production', PORT: '0' } });
@@ -73,5 +109,20 @@ describe('node dist/server.js', () => {
     const third = connect();
     expect((await third.closed) - started).toBeLessThan(500);
     for (const c of silent) expect((await c.closed) - started).toBeLessThan(4 * 500);
+  }, 60_000);
+});
+
+describe('npm start and npm run users before a build', () => {
+  it('say in one line to run npm run build first, and exit non-zero', async () => {
+    const project = await tempDir();
+    await fs.mkdir(path.join(project, 'scripts'));
+    await fs.copyFile(path.join(ROOT, 'package.json'), path.join(project, 'package.json'));
+    await fs.copyFile(path.join(ROOT, 'scripts/require-build.mjs'), path.join(project, 'scripts/require-build.mjs'));
+    for (const [args, file] of [[['start'], 'server.js'], [['run', 'users', '--', 'list'], 'cli/users.js']] as const) {
+      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile('npm', ['--silent', ...args], { cwd: project, env: { PATH: process.env.PATH ?? '', HOME: project } }, (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+      });
+      expect(result).toEqual({ code: 1, stdout: '', stderr: `dist/${file} is missing: run npm run build first (npm ci first on a fresh checkout)\n` });
+    }
   }, 60_000);
 });

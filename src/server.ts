@@ -1,15 +1,18 @@
+import './process/require-node.js';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { createApp, type AppState } from './app.js';
+import { handleServerArgs } from './cli/server-args.js';
 import { loadConfig, type Config, type Env } from './config/config.js';
 import { readEnv } from './config/env-file.js';
 import { ConfigError } from './config/errors.js';
 import { redactText } from './config/redact.js';
 import { buildDeps, closeDeps, type AppDeps } from './deps.js';
 import { createHttpServer } from './http/http-server.js';
+import { listenProblem } from './http/listen-problem.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { keepFreedMemory } from './process/keep-freed-memory.js';
-import { lowerThreadpoolPriority } from './process/threadpool-priority.js';
+import { tryLowerThreadpoolPriority } from './process/threadpool-priority.js';
 import { UPLOAD_PATHS } from './uploads/routes.js';
 import { createFirstUser } from './users/bootstrap.js';
 
@@ -30,8 +33,7 @@ async function main(env: Env): Promise<void> {
   }
 
   const deps = await buildDeps(config, logger);
-  const lowered = await lowerThreadpoolPriority(config.login.threadpoolSize, config.login.threadpoolNice);
-  logger.debug({ threads: lowered.length, nice: config.login.threadpoolNice }, 'lowered the CPU priority of the threadpool (password checks)');
+  await tryLowerThreadpoolPriority(config.login.threadpoolSize, config.login.threadpoolNice, logger);
   keepFreedMemory();
   const state: AppState = { draining: false };
   const app = createApp(config, deps, state);
@@ -45,8 +47,10 @@ async function main(env: Env): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info({ host: config.host, port, sessionStore: deps.sessionStore.kind, users: deps.users.kind }, 'sidecar listening');
   });
-  server.on('error', (error) => {
-    logger.fatal({ err: error }, 'cannot listen');
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    const problem = listenProblem(error, config.port);
+    if (problem) process.stderr.write(`${problem}\n`);
+    logger.fatal({ err: error }, problem ?? 'cannot listen');
     process.exit(1);
   });
 
@@ -102,6 +106,7 @@ function announceFirstUser(file: string, password: string): void {
   );
 }
 
+handleServerArgs(process.argv.slice(2));
 const env = readEnv('.env');
 main(env).catch((error: unknown) => {
   process.stderr.write(`Failed to start: ${redactText(String((error as Error)?.message ?? error), env)}\n`);

@@ -1,5 +1,7 @@
-// npm run bench [-- --quick] [-- --only=name,name]: measures each comparison in one run on this
-// machine, prints a table, and writes JSON and an SVG chart to scripts/bench/results/.
+// npm run bench [-- --quick] [-- --only=name,name] [-- --update-tracked]: measures each comparison in
+// one run on this machine, prints a table, and writes JSON, Markdown and an SVG chart to
+// scripts/bench/results/runs/ (untracked), or with --update-tracked to the tracked results/latest.*.
+// Exits 1 when a target was missed.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +10,7 @@ import { runTmpDir } from '../run-tmp.mjs';
 import { userThroughput } from './user-throughput.mjs';
 import { unknownSession } from './unknown-session.mjs';
 import { chart } from './chart.mjs';
+import { exitCode, missedTargets, outputFiles } from './outcome.mjs';
 import { uploadBench } from './upload.mjs';
 import { authRequestBench } from './auth-request.mjs';
 import { dashboardBench } from './dashboard.mjs';
@@ -35,8 +38,6 @@ process.env.TMPDIR = runTmpDir('sidecar-bench-');
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? onlyArg.slice(7).split(',') : Object.keys(BENCHES);
-const outArg = process.argv.find((a) => a.startsWith('--out='));
-const outDir = outArg ? path.resolve(outArg.slice(6)) : path.join(HERE, 'results');
 const ctx = { quick, seconds: quick ? 3 : 10 };
 
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
@@ -53,13 +54,15 @@ for (const name of only) {
 }
 
 const report = { date: new Date().toISOString(), quick, machine, results };
-await fs.mkdir(outDir, { recursive: true });
-await fs.writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-await fs.writeFile(path.join(outDir, 'latest.svg'), chart(report));
-await fs.writeFile(path.join(outDir, 'latest.md'), markdown(report));
-process.stderr.write(`wrote ${path.relative(process.cwd(), outDir)}/latest.{json,svg,md}\n`);
-const failed = results.flatMap((r) => r.figures).filter((f) => f.pass === false);
-if (failed.length) process.stderr.write(`targets missed: ${failed.map((f) => f.name).join('; ')}\n`);
+const out = outputFiles(process.argv, path.join(HERE, 'results'), new Date(report.date));
+await fs.mkdir(out.dir, { recursive: true });
+await fs.writeFile(out.json, `${JSON.stringify(report, null, 2)}\n`);
+await fs.writeFile(out.svg, chart(report));
+await fs.writeFile(out.md, markdown(report));
+process.stderr.write(`wrote ${[out.json, out.svg, out.md].map((f) => path.relative(process.cwd(), f)).join(', ')}\n`);
+const missed = missedTargets(results);
+if (missed.length) process.stderr.write(`targets missed: ${missed.join('; ')}\n`);
+process.exitCode = exitCode(results);
 
 function print(result) {
   console.log(`\n## ${result.name}`);

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { cookieHeader, eventually, tempDir, startHarness, type Harness } from '../testing/harness.js';
 import { spawn } from 'node:child_process';
-import { DIST, runNode } from '../testing/processes.js';
+import { DIST, PACKAGE_VERSION, runNode } from '../testing/processes.js';
 import { readUsersFile } from '../users/users-file.js';
 import { PasswordVerifier } from '../users/password.js';
 import { closedAfterEach } from '../testing/vitest-cleanup.js';
@@ -17,6 +17,15 @@ async function users(cwd: string, args: string[], input = '') {
 }
 
 describe('npm run users', () => {
+  it("prints package.json's version with --version and its usage with --help, and exits 0", async () => {
+    const cwd = await tempDir();
+    expect(await users(cwd, ['--version'])).toEqual({ code: 0, stdout: `${PACKAGE_VERSION}\n`, stderr: '' });
+    const help = await users(cwd, ['--help']);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage: npm run users -- <command>/);
+    expect(await fs.readdir(cwd)).toEqual([]);
+   }, 30_000);
+
   it('adds a user from standard input, creating the users file (0600) when missing', async () => {
     const cwd = await tempDir();
     const result = await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');

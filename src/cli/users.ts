@@ -1,3 +1,4 @@
+import '../process/require-node.js';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, loadUsersConfig, ROLES, type Role } from '../config/config.js';
@@ -6,6 +7,7 @@ import { createSessionStore } from '../sessions/create-store.js';
 import { revokeSessions } from '../sessions/revoke.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import { readEnv } from '../config/env-file.js';
+import { VERSION } from '../config/version.js';
 import { hashPassword, newPasswordProblem } from '../users/password.js';
 import { readUsersFile, updateUsersFile, USERNAME_PATTERN, withUsersFileLock } from '../users/users-file.js';
 import type { User } from '../users/user.js';
@@ -19,6 +21,7 @@ const USAGE = `Usage: npm run users -- <command>
   disable <username>                                  keep the user but refuse logins and end sessions
   enable <username>                                   allow a disabled user again
   list                                                show users
+  --help, --version                                   show this help or the version
 
 The password is read from a prompt with echo off, or from the first line of standard input
 when it is not a terminal (e.g. printf '%s\\n' "$PW" | npm run users -- passwd admin).
@@ -29,13 +32,17 @@ class UsageError extends Error {}
 export async function runUsersCommand(argv: string[], env: NodeJS.ProcessEnv, io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream }): Promise<void> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { role: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { role: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   const { positionals, values } = parsed;
   const [command, username, ...extra] = positionals;
-  if (values.help || !command) throw new UsageError('');
+  if (values.help || values.version) {
+    io.stdout.write(`${values.help ? USAGE : VERSION}\n`);
+    return;
+  }
+  if (!command) throw new UsageError('');
   if (extra.length > 0) throw new UsageError(`Unexpected arguments: ${extra.join(' ')} (passwords are never taken from the command line)`);
 
   const config = loadUsersConfig(env);

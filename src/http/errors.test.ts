@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN, startHarness, type Harness } from '../testing/harness.js';
+import { PACKAGE_VERSION } from '../testing/processes.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -33,11 +34,11 @@ describe('errors', () => {
 });
 
 describe('GET /health', () => {
-  it('reports healthy with the session store kind', async () => {
+  it("reports healthy with the session store kind and package.json's version", async () => {
     h = await startHarness();
     const res = await request(h.app).get('/health');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'healthy', service: 'auth-upload-sidecar', sessionStore: 'file', timestamp: expect.any(String) });
+    expect(res.body).toEqual({ status: 'healthy', service: 'auth-upload-sidecar', version: PACKAGE_VERSION, sessionStore: 'file', timestamp: expect.any(String) });
   });
 
   it('answers 503 while draining', async () => {

@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { VERSION } from '../config/version.js';
 
 /** Liveness: the process answers; 503 while draining so balancers stop sending work. */
 export function health(sessionStore: string, isDraining: () => boolean): RequestHandler {
@@ -7,6 +8,7 @@ export function health(sessionStore: string, isDraining: () => boolean): Request
     res.status(draining ? 503 : 200).json({
       status: draining ? 'draining' : 'healthy',
       service: 'auth-upload-sidecar',
+      version: VERSION,
       sessionStore,
       timestamp: new Date().toISOString(),
     });

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { match } from 'path-to-regexp';
+import { VERSION } from '../config/version.js';
 import { HttpError } from '../http/http-error.js';
 
 export interface MetricSources {
@@ -41,6 +42,7 @@ export class Metrics {
     this.uploadBytes = new Counter({ name: 'sidecar_upload_bytes_total', help: 'Bytes of images stored by this process', registers });
     this.dependencyErrors = new Counter({ name: 'sidecar_dependency_errors_total', help: 'Requests failed because a store or data source was unreachable', labelNames: ['dependency'], registers });
     for (const dependency of Object.values(DEPENDENCY_OF)) this.dependencyErrors.inc({ dependency }, 0);
+    new Gauge({ name: 'sidecar_build_info', help: 'Always 1: the sidecar version and the Node version running it', labelNames: ['version', 'node'], registers }).set({ version: VERSION, node: process.version }, 1);
     new Gauge({
       name: 'sidecar_active_sessions',
       help: 'Live sessions in the session store',

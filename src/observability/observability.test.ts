@@ -2,6 +2,7 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, B2B, cookieHeader, startHarness, type Harness } from '../testing/harness.js';
 import { png } from '../testing/images.js';
+import { PACKAGE_VERSION } from '../testing/processes.js';
 import { closedAfterEach } from '../testing/vitest-cleanup.js';
 
 const harnesses = closedAfterEach<Harness>();
@@ -76,6 +77,12 @@ describe('GET /metrics', () => {
     expect(text).toContain('sidecar_password_queue_depth 0');
     expect(text).toMatch(/sidecar_nodejs_eventloop_lag_p99_seconds \d/);
     expect(text).toContain('sidecar_dependency_errors_total{dependency="session_store"} 0');
+  });
+
+  it("has sidecar_build_info 1 labelled with package.json's version and the running Node's", async () => {
+    const h = await harness();
+    const text = (await request(h.app).get('/metrics')).text;
+    expect(text).toContain(`sidecar_build_info{version="${PACKAGE_VERSION}",node="${process.version}"} 1`);
   });
 
   it('labels unknown paths as unmatched rather than by their raw path', async () => {

@@ -2,6 +2,7 @@ import { pbkdf2 } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { promisify } from 'node:util';
+import type { Logger } from '../observability/logger.js';
 
 const pbkdf2Async = promisify(pbkdf2);
 // About 50 ms of CPU per probe job on a current core: several clock ticks, short at start-up.
@@ -28,6 +29,23 @@ export async function lowerThreadpoolPriority(poolSize: number, niceness: number
     .map((t) => t.tid);
   for (const tid of used) os.setPriority(tid, Math.max(os.getPriority(tid), niceness));
   return used;
+}
+
+/**
+ * lowerThreadpoolPriority as an optional start-up step: where it is refused (setpriority failing with
+ * EPERM under systemd's SystemCallFilter=~@resources, no /proc mounted) the sidecar logs a warning
+ * and starts anyway, at normal priority.
+ */
+export async function tryLowerThreadpoolPriority(poolSize: number, niceness: number, logger: Logger): Promise<void> {
+  try {
+    const lowered = await lowerThreadpoolPriority(poolSize, niceness);
+    logger.debug({ threads: lowered.length, nice: niceness }, 'lowered the CPU priority of the threadpool (password checks)');
+  } catch (error) {
+    logger.warn(
+      { error: (error as Error).message, nice: niceness },
+      'could not lower the CPU priority of the threadpool (password checks); going on at normal priority (THREADPOOL_NICE=0 skips this step)',
+    );
+  }
 }
 
 export function threadIds(): number[] {

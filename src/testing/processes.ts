@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST = path.join(ROOT, 'dist');
+/** package.json's version, as the sidecar should report it. */
+export const PACKAGE_VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
 
 export interface Finished {
   code: number | null;
@@ -41,10 +44,14 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `node dist/server.js` on a free loopback port and waits until it listens. */
-export function startServer(options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<RunningServer> {
+/**
+ * Starts `node dist/server.js` on a free loopback port and waits until it listens. `wrapper`: a
+ * program and its arguments that run node (e.g. one that installs a seccomp filter first).
+ */
+export function startServer(options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; wrapper?: string[] }): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(DIST, 'server.js')], {
+    const [command, ...args] = [...(options.wrapper ?? []), process.execPath, path.join(DIST, 'server.js')];
+    const child = spawn(command!, args, {
       cwd: options.cwd,
       env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', BCRYPT_COST: '4', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
