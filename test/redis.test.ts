@@ -157,8 +157,20 @@ describe.skipIf(!redisBin)('the sidecar on SESSION_STORE=redis', () => {
       expect(ms).toBeLessThan(1.5 * TIMEOUT_MS);
     });
 
-    it('answers /metrics within the timeout, without the active-sessions gauge', async () => {
+    it('answers /metrics within the timeout with the active-sessions count it holds in memory', async () => {
       const h = await harness();
+      await login(h);
+      const counted = /^sidecar_active_sessions \d+$/m.exec((await request(h.app).get('/metrics')).text)?.[0];
+      expect(counted).toBeDefined();
+      redis.pause();
+      const { res, ms } = await timed(() => request(h.app).get('/metrics'));
+      expect(res.status).toBe(200);
+      expect(res.text).toContain(`\n${counted}\n`);
+      expect(ms).toBeLessThan(1.5 * TIMEOUT_MS);
+    });
+
+    it('answers /metrics within the timeout, without the active-sessions gauge, when the count is due again', async () => {
+      const h = await harness({ SESSION_COUNT_INTERVAL: '0' });
       await login(h);
       expect((await request(h.app).get('/metrics')).text).toMatch(/^sidecar_active_sessions \d+$/m);
       redis.pause();

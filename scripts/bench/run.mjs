@@ -18,6 +18,7 @@ import { loginCeiling } from './login-ceiling.mjs';
 import { loginStorm } from './login-storm.mjs';
 import { loginHeap } from './login-heap.mjs';
 import { reapBench } from './reap.mjs';
+import { scaleBench } from './scale.mjs';
 
 const BENCHES = {
   'user-throughput': userThroughput,
@@ -29,6 +30,7 @@ const BENCHES = {
   'login-storm': loginStorm,
   'login-heap': loginHeap,
   reap: reapBench,
+  scale: scaleBench,
 };
 
 // Every temporary file of the run (servers' directories, nginx, PostgreSQL) goes under one

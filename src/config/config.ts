@@ -27,6 +27,8 @@ export interface Config {
     ttlSeconds: number;
     touchIntervalSeconds: number;
     reapIntervalSeconds: number;
+    /** The live-session count (metrics gauge, dashboard) is worked out again at most this often. */
+    countIntervalSeconds: number;
     redisUrl: string | undefined;
     /** Key prefix of session keys in Redis; other keys the sidecar keeps there share its first part. */
     redisPrefix: string;
@@ -159,6 +161,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       ttlSeconds,
       touchIntervalSeconds: read.integer('SESSION_TOUCH_INTERVAL', Math.max(1, Math.floor(ttlSeconds / 10)), 0, ttlSeconds),
       reapIntervalSeconds: read.integer('SESSION_REAP_INTERVAL', 3600, 0, 604_800),
+      countIntervalSeconds: read.integer('SESSION_COUNT_INTERVAL', 60, 0, 86_400),
       redisUrl,
       redisPrefix: read.string('REDIS_PREFIX', shared ? 'sess:' : 'sidecar:sess:'),
       redisTimeoutMs: read.integer('REDIS_TIMEOUT_MS', 1000, 50, 60_000),

@@ -6,11 +6,11 @@ import { RedisSessionStore } from './redis-store.js';
 import type { SessionStore } from './session-store.js';
 
 export async function createSessionStore(config: Config, logger: Logger): Promise<SessionStore> {
-  const { store, dir, ttlSeconds, touchIntervalSeconds, reapIntervalSeconds } = config.session;
+  const { store, dir, ttlSeconds, touchIntervalSeconds, reapIntervalSeconds, countIntervalSeconds } = config.session;
   const log = logger.child({ component: 'session-store' });
   switch (store) {
     case 'file':
-      return new FileSessionStore({ dir, ttlSeconds, touchIntervalSeconds, reapIntervalSeconds, logger: log });
+      return new FileSessionStore({ dir, ttlSeconds, touchIntervalSeconds, reapIntervalSeconds, countIntervalSeconds, logger: log });
     case 'redis':
       return new RedisSessionStore({
         url: config.session.redisUrl!,
@@ -18,6 +18,7 @@ export async function createSessionStore(config: Config, logger: Logger): Promis
         ttlSeconds,
         touchIntervalSeconds,
         timeoutMs: config.session.redisTimeoutMs,
+        countIntervalSeconds,
         logger: log,
       }).open();
     case 'postgres':

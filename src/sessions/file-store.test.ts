@@ -12,7 +12,7 @@ sessionStoreContract(
   'file',
   async () => {
     contractDir = path.join(await tempDir(), 'sessions');
-    return new FileSessionStore({ dir: contractDir, ttlSeconds: 3600, touchIntervalSeconds: 360, reapIntervalSeconds: 0, logger: createLogger('silent') });
+    return new FileSessionStore({ dir: contractDir, ttlSeconds: 3600, touchIntervalSeconds: 360, reapIntervalSeconds: 0, countIntervalSeconds: 0, logger: createLogger('silent') });
   },
   {
     // The directory replaced by a file, as a mistaken deploy or cleanup job would leave it.
@@ -61,6 +61,27 @@ const touch = (s: FileSessionStore, sid: string, sess: StoredSession) =>
 const mtime = async (file: string) => (await fs.stat(file, { bigint: true })).mtimeNs;
 
 describe('FileSessionStore', () => {
+  it('counts only sessions written within the TTL: an expired session file is not a live session', async () => {
+    const { store, dir } = await open({ countIntervalSeconds: 0 });
+    await set(store, 'sid-count-live', sessionFor('u1'));
+    await set(store, 'sid-count-old', sessionFor('u1'));
+    const twoHoursAgo = new Date(Date.now() - 7_200_000);
+    await fs.utimes(path.join(dir, 'sid-count-old.json'), twoHoursAgo, twoHoursAgo);
+    expect(await store.count()).toBe(1);
+  });
+
+  it('serves the session count from memory within the count interval, and walks the directory again after it', async () => {
+    const { store, clock } = await open({ countIntervalSeconds: 60 });
+    await set(store, 'sid-counted-1', sessionFor('u1'));
+    expect(await store.count()).toBe(1);
+    await set(store, 'sid-counted-2', sessionFor('u1'));
+    clock.now += 59_000;
+    expect(await store.count()).toBe(1);
+    clock.now += 2_000;
+    await store.count(); // starts the walk; answers the last figure meanwhile
+    await eventually(async () => (await store.count()) === 2);
+  });
+
   it('creates a missing session directory with mode 0700 and writes files with mode 0600', async () => {
     const { store, dir } = await open();
     expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);

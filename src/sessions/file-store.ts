@@ -5,6 +5,7 @@ import session from 'express-session';
 import createFileStore from 'session-file-store';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { RefreshedValue } from './refreshed-value.js';
 import { readSessionFile, sessionFileVersion } from './session-file.js';
 import {
   isExpired,
@@ -38,6 +39,8 @@ export interface FileSessionStoreOptions {
   cacheBytes?: number;
   /** A larger session file is unreadable (answered as no session and removed). */
   maxFileBytes?: number;
+  /** count() walks the directory again at most once per this many seconds (0: on every call). */
+  countIntervalSeconds?: number;
   now?: () => number;
 }
 
@@ -75,6 +78,7 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
   private readonly cache = new Map<string, { version: string; text: string }>();
   private cachedBytes = 0;
   private readonly warnedFiles = new Set<string>();
+  private readonly liveCount: RefreshedValue<number>;
   private lastErrorLog = 0;
 
   constructor(options: FileSessionStoreOptions) {
@@ -100,6 +104,7 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
       this.reapTimer = setInterval(() => void this.reapLogged(), options.reapIntervalSeconds * 1000);
       this.reapTimer.unref();
     }
+    this.liveCount = new RefreshedValue(() => this.countLive(), (options.countIntervalSeconds ?? 60) * 1000, this.now);
     this.sweepingTemps = this.sweepStaleTemps();
   }
 
@@ -124,14 +129,9 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     void settle(this.guard(fsp.rm(this.fileOf(sid), { force: true })), callback);
   }
 
+  /** Live sessions, from memory: the directory is walked again in the background at most once per count interval. */
   count(): Promise<number> {
-    return this.guard(
-      (async () => {
-        let count = 0;
-        for (const name of await fsp.readdir(this.dir)) if (isSessionFile(name)) count += 1;
-        return count;
-      })(),
-    );
+    return this.guard(this.liveCount.get());
   }
 
   sessionsOf(userId: string): Promise<UserSession[]> {
@@ -164,7 +164,7 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
 
   async close(): Promise<void> {
     if (this.reapTimer) clearInterval(this.reapTimer);
-    await Promise.all([this.reaping?.catch(() => undefined), this.sweepingTemps]);
+    await Promise.all([this.reaping?.catch(() => undefined), this.sweepingTemps, this.liveCount.settled()]);
   }
 
   private fileOf(sid: string): string {
@@ -255,6 +255,25 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     await this.write(sid, current);
   }
 
+  /**
+   * Session files last written less than a TTL ago: a live session is written again at least once
+   * per touch interval, so this needs an lstat per file and no read (expired files are left to the
+   * reaper). Two at a time, to leave the threadpool to requests.
+   */
+  private async countLive(): Promise<number> {
+    let live = 0;
+    const now = this.now();
+    await this.eachFile(async (name) => {
+      if (!isSessionFile(name)) return;
+      const stat = await fsp.lstat(path.join(this.dir, name)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (stat?.isFile() && now - stat.mtimeMs < this.ttlMs) live += 1;
+    }, 2);
+    return live;
+  }
+
   private async reapLogged(): Promise<void> {
     try {
       const { scanned, removed } = await this.reap();
@@ -287,14 +306,14 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
   }
 
   /** Runs work on every file of the session directory, a few at a time, without listing it whole. */
-  private async eachFile(work: (name: string) => Promise<void>): Promise<void> {
+  private async eachFile(work: (name: string) => Promise<void>, concurrency = this.reapConcurrency): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     const dir = await fsp.opendir(this.dir, { bufferSize: 128 });
     for await (const entry of dir) {
       if (!entry.isFile()) continue;
       const running = work(entry.name).finally(() => inFlight.delete(running));
       inFlight.add(running);
-      if (inFlight.size >= this.reapConcurrency) await Promise.race(inFlight);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
   }

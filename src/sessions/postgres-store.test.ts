@@ -36,9 +36,9 @@ describe.skipIf(!available)('PostgreSQL session store (connect-pg-simple rows)',
   it('creates the table with an index name that cannot collide with the app index IDX_session_expire', async () => {
     await db.query('CREATE TABLE sessions (sid varchar PRIMARY KEY, sess jsonb NOT NULL, expire timestamp NOT NULL)');
     await db.query('CREATE INDEX "IDX_session_expire" ON sessions (expire)');
-    await open({ table: 'app_session' });
+    await (await open({ table: 'app_session' })).userIndexReady();
     const indexes = await db.query<{ indexname: string; tablename: string }>("SELECT indexname, tablename FROM pg_indexes WHERE tablename IN ('sessions', 'app_session')");
-    expect(indexes.map((i) => `${i.tablename}:${i.indexname}`).sort()).toEqual(['app_session:app_session_pkey', 'app_session:sidecar_app_session_expire', 'sessions:IDX_session_expire', 'sessions:sessions_pkey']);
+    expect(indexes.map((i) => `${i.tablename}:${i.indexname}`).sort()).toEqual(['app_session:app_session_pkey', 'app_session:sidecar_app_session_expire', 'app_session:sidecar_app_session_user', 'sessions:IDX_session_expire', 'sessions:sessions_pkey']);
   });
 
   it('writes the row an express-session app on connect-pg-simple reads: sess json, expire from the cookie as to_timestamp', async () => {
@@ -58,6 +58,28 @@ describe.skipIf(!available)('PostgreSQL session store (connect-pg-simple rows)',
     await cb((done) => store.set('sid-plain-1', { cookie: { originalMaxAge: 1000 * 3600 }, passport: { user: 'plain-7' } } as unknown as StoredSession, done));
     await cb((done) => store.set('sid-object-1', sessionFor('plain-7'), done));
     expect((await store.sessionsOf('plain-7')).map((s) => s.sid).sort()).toEqual(['sid-object-1', 'sid-plain-1']);
+  });
+
+  it("finds a user's sessions through an index on the user id, not by reading every row", async () => {
+    const store = await open({ table: 'indexed_session' });
+    await store.userIndexReady();
+    await cb((done) => store.set('sid-indexed-1', sessionFor('u-indexed'), done));
+    await db.query(`INSERT INTO indexed_session SELECT 'sid-' || i, json_build_object('cookie', '{}'::json, 'passport', json_build_object('user', 'u-' || i)), now() + interval '1 hour' FROM generate_series(1, 5000) i`);
+    await db.query('ANALYZE indexed_session');
+    const plan = await db.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT sid FROM indexed_session WHERE coalesce(sess->'passport'->'user'->>'id', sess->'passport'->>'user') = 'u-indexed' AND expire >= now()`,
+    );
+    expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Index.*sidecar_indexed_session_user/);
+    expect((await store.sessionsOf('u-indexed')).map((s) => s.sid)).toEqual(['sid-indexed-1']);
+  });
+
+  it('builds again an index by user that an interrupted build left invalid', async () => {
+    await db.query('CREATE TABLE broken_session (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)');
+    await db.query(`CREATE INDEX sidecar_broken_session_user ON broken_session ((coalesce(sess->'passport'->'user'->>'id', sess->'passport'->>'user')))`);
+    await db.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'sidecar_broken_session_user'::regclass`);
+    await (await open({ table: 'broken_session' })).userIndexReady();
+    const [row] = await db.query<{ valid: boolean }>(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'sidecar_broken_session_user'::regclass`);
+    expect(row!.valid).toBe(true);
   });
 
   it('answers an expired row as no session, and touch moves only expire, never the data the app may have changed', async () => {

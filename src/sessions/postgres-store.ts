@@ -2,6 +2,7 @@ import connectPgSimple from 'connect-pg-simple';
 import session from 'express-session';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { ensureUserIndex, USER_ID_EXPRESSION } from './postgres-user-index.js';
 import { asSession, parseSession, SESSION_ID_PATTERN, storeUnavailable, touchIsDue, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
 
 const PGStore = connectPgSimple(session);
@@ -37,6 +38,8 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
   private readonly touchIntervalMs: number;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private indexing: Promise<void> | undefined;
+  private readonly stopIndexing = new AbortController();
   private lastErrorLog = 0;
   private closed = false;
 
@@ -69,8 +72,15 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
       await this.pool.query(`CREATE INDEX IF NOT EXISTS ${index} ON ${this.quoted} (expire)`);
     } catch (error) {
       this.logger.warn({ reason: (error as Error).message }, 'could not check the session table yet; requests that need a session get 503 until PostgreSQL answers');
+      return this;
     }
+    this.indexing = ensureUserIndex(this.options.url, this.options.table, this.quoted, this.options.timeoutMs, this.logger, this.stopIndexing.signal);
     return this;
+  }
+
+  /** Resolves once the index by user is built, or its building failed (logged). */
+  async userIndexReady(): Promise<void> {
+    await this.indexing;
   }
 
   override get(sid: string, callback: Callback<StoredSession | null>): void {
@@ -104,10 +114,10 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
     return Number(rows[0]!.n);
   }
 
-  /** The user's live sessions: `passport.user` is the id itself (the app's form) or an object with it. */
+  /** The user's live sessions (`passport.user` is the id itself, the app's form, or an object with it), by the index on the user id. */
   async sessionsOf(userId: string): Promise<UserSession[]> {
     const { rows } = await this.run<{ sid: string; sess: unknown }>(
-      `SELECT sid, sess FROM ${this.quoted} WHERE expire >= to_timestamp($2) AND coalesce(sess->'passport'->'user'->>'id', sess->'passport'->>'user') = $1`,
+      `SELECT sid, sess FROM ${this.quoted} WHERE ${USER_ID_EXPRESSION} = $1 AND expire >= to_timestamp($2)`,
       [userId, this.now() / 1000],
     );
     return rows.flatMap(({ sid, sess }) => {
@@ -128,6 +138,8 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
   override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopIndexing.abort();
+    await this.indexing;
     super.close();
     await this.pool.end().catch(() => undefined);
   }

@@ -52,7 +52,7 @@ describe.skipIf(!redisBin)('Redis session store', () => {
     }
   };
 
-  sessionStoreContract('redis', () => open(), {
+  sessionStoreContract('redis', () => open({ countIntervalSeconds: 0 }), {
     inject: async () => redis.pause(),
     recover: async () => redis.resume(),
   });
@@ -80,6 +80,49 @@ describe.skipIf(!redisBin)('Redis session store', () => {
     now += 61_000;
     await touch(store, 'sid-touch-r1', sess);
     expect(await raw((c) => c.exists('test:sess:sid-touch-r1'))).toBe(0);
+  });
+
+  it("files each session in its user's set on set and takes it out on destroy", async () => {
+    const store = await open({ prefix: 'idx1:' });
+    await set(store, 'sid-index-1', sessionFor('u-index'));
+    await set(store, 'sid-index-2', sessionFor('u-index'));
+    expect((await raw((c) => c.sMembers('idx1:user:u-index'))).sort()).toEqual(['sid-index-1', 'sid-index-2']);
+    expect(await raw((c) => c.pTTL('idx1:user:u-index'))).toBeGreaterThan(3_590_000);
+    await new Promise<void>((resolve, reject) => store.destroy('sid-index-1', (e) => (e ? reject(e) : resolve())));
+    expect(await raw((c) => c.sMembers('idx1:user:u-index'))).toEqual(['sid-index-2']);
+  });
+
+  it("lists a user's sessions from the user's set without scanning the keys, and drops ids whose session expired", async () => {
+    const store = await open({ prefix: 'idx2:', countIntervalSeconds: 0 });
+    await store.indexReady();
+    await set(store, 'sid-own-1', sessionFor('u-own'));
+    await set(store, 'sid-own-2', sessionFor('u-own'));
+    await set(store, 'sid-other-1', sessionFor('u-other'));
+    await raw((c) => c.del('idx2:sid-own-2')); // expired in Redis
+    await raw((c) => c.configResetStat());
+    expect((await store.sessionsOf('u-own')).map((s) => s.sid)).toEqual(['sid-own-1']);
+    const stats = await raw((c) => c.info('commandstats'));
+    expect(stats).not.toMatch(/cmdstat_scan:/);
+    expect(await raw((c) => c.sMembers('idx2:user:u-own'))).toEqual(['sid-own-1']);
+    expect(await store.count()).toBe(2);
+  });
+
+  it('files the sessions written before the per-user sets existed once, in the background, and finds them after a restart', async () => {
+    const old = sessionFor('u-before');
+    await raw(async (c) => {
+      await c.set('idx3:sid-before-1', JSON.stringify(old), { expiration: { type: 'PX', value: 3_600_000 } });
+      await c.set('idx3:sid-before-2', JSON.stringify(old), { expiration: { type: 'PX', value: 3_600_000 } });
+    });
+    const first = await open({ prefix: 'idx3:' });
+    expect((await first.sessionsOf('u-before')).map((s) => s.sid).sort()).toEqual(['sid-before-1', 'sid-before-2']);
+    await first.indexReady();
+    expect((await raw((c) => c.sMembers('idx3:user:u-before'))).sort()).toEqual(['sid-before-1', 'sid-before-2']);
+    expect(await raw((c) => c.exists('idx3:index:users'))).toBe(1);
+    await first.close();
+    const restarted = await open({ prefix: 'idx3:' });
+    await raw((c) => c.configResetStat());
+    expect((await restarted.sessionsOf('u-before')).map((s) => s.sid).sort()).toEqual(['sid-before-1', 'sid-before-2']);
+    expect(await raw((c) => c.info('commandstats'))).not.toMatch(/cmdstat_scan:/);
   });
 
   it('answers an unreadable stored session as anonymous and removes it', async () => {
