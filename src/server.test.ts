@@ -52,11 +52,11 @@ describe('node dist/server.js', () => {
 
   it('refuses to start with a malformed ROLE_MAP before creating the sessions directory, its secret file or the users file', async () => {
     const cwd = await tempDir();
-    const result = await runNode('server.js', [], { cwd, env: { ROLE_MAP: 'customer=b2b_user', PORT: '0' } });
+    const result = await runNode('server.js', [], { cwd, env: { ROLE_MAP: 'customer=b2b_user', PORT: '0' }, timeoutMs: 10_000 });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('ROLE_MAP="customer=b2b_user": entries "customer=b2b_user" must be appRole:sidecarRole');
     expect(await fs.readdir(cwd)).toEqual([]);
-  });
+  }, 30_000);
 
   it('logs a warning at start for a misspelt variable, naming the one most likely meant', async () => {
     const server = await startServer({ cwd: await tempDir(), env: { SESION_SECRET: 'x'.repeat(40), NODE_OPTIONS: '' } });
