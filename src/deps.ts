@@ -17,10 +17,10 @@ import type { AdminDataSource } from './admin/data-source.js';
 import { FileAdminDataSource } from './admin/file-source.js';
 import { LoginStats } from './admin/login-stats.js';
 import { createReadOnlyPool } from './admin/pool.js';
-import { loadAdminQueries, PostgresAdminDataSource } from './admin/postgres-source.js';
+import { PostgresAdminDataSource } from './admin/postgres-source.js';
 import { UploadStats } from './admin/upload-stats.js';
 import { FileUserDirectory } from './users/file-directory.js';
-import { parseRoleMap, PostgresUserDirectory } from './users/postgres-directory.js';
+import { PostgresUserDirectory } from './users/postgres-directory.js';
 import { PasswordVerifier } from './users/password.js';
 import type { UserDirectory } from './users/user.js';
 
@@ -94,7 +94,7 @@ async function createAdminDataSource(config: Config, logger: Logger): Promise<Ad
     case 'postgres':
       return new PostgresAdminDataSource(
         createReadOnlyPool(config.databaseUrl!, config.database.timeoutMs, log),
-        loadAdminQueries(config.database.adminQueriesFile),
+        config.database.adminQueries,
         config.database.adminCacheSeconds,
         log,
       );
@@ -113,7 +113,7 @@ async function createUserDirectory(config: Config, logger: Logger): Promise<User
         byEmail: config.database.usersByEmailQuery,
         sampleHashes: config.database.usersSampleQuery,
       };
-      return new PostgresUserDirectory(createReadOnlyPool(config.databaseUrl!, config.database.timeoutMs, log), queries, parseRoleMap(config.database.roleMap), log);
+      return new PostgresUserDirectory(createReadOnlyPool(config.databaseUrl!, config.database.timeoutMs, log), queries, config.database.roleMap, log);
     }
   }
 }

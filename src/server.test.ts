@@ -86,6 +86,21 @@ describe('node dist/server.js', () => {
     for (const bad of ['PORT="x"', 'SESSION_TTL="-5"', 'COOKIE_SECURE="maybe"']) expect(result.stderr).toContain(bad);
   });
 
+  it('refuses to start with a malformed ROLE_MAP before creating the sessions directory, its secret file or the users file', async () => {
+    const cwd = await tempDir();
+    const result = await runNode('server.js', [], { cwd, env: { ROLE_MAP: 'customer=b2b_user', PORT: '0' }, timeoutMs: 10_000 });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('ROLE_MAP="customer=b2b_user": entries "customer=b2b_user" must be appRole:sidecarRole');
+    expect(await fs.readdir(cwd)).toEqual([]);
+  }, 30_000);
+
+  it('logs a warning at start for a misspelt variable, naming the one most likely meant', async () => {
+    const server = await startServer({ cwd: await tempDir(), env: { SESION_SECRET: 'x'.repeat(40), NODE_OPTIONS: '' } });
+    servers.push(server);
+    const warnings = server.output().split('\n').filter((line) => line.includes('not a variable the sidecar reads'));
+    expect(warnings).toEqual([expect.stringMatching(/"level":40,.*SESION_SECRET is set but not a variable the sidecar reads \(ignored\); did you mean SESSION_SECRET\?/)]);
+  }, 30_000);
+
   it('never prints the password of a malformed DATABASE_URL or REDIS_URL when it refuses to start', async () => {
     const env = { DATABASE_URL: 'postgres://app:pa/ss-s3cret@db/app', ADMIN_DATA_SOURCE: 'postgres', SESSION_STORE: 'redis', REDIS_URL: 'redis://:pa/ss-s3cret@cache:6379' };
     const result = await runNode('server.js', [], { cwd: await tempDir(), env });

@@ -7,6 +7,7 @@ import { loadConfig, type Config, type Env } from './config/config.js';
 import { readEnv } from './config/env-file.js';
 import { ConfigError } from './config/errors.js';
 import { redactText } from './config/redact.js';
+import { describeUnknown, unknownVariables } from './config/unknown-variables.js';
 import { buildDeps, closeDeps, type AppDeps } from './deps.js';
 import { createHttpServer } from './http/http-server.js';
 import { listenProblem } from './http/listen-problem.js';
@@ -22,10 +23,11 @@ async function main(env: Env): Promise<void> {
     config = loadConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    process.stderr.write(`${error.message}\n${unknownVariables(env).map((u) => `  (warning) ${describeUnknown(u)}\n`).join('')}`);
     process.exit(1);
   }
   const logger = createLogger(config.logLevel, undefined, { pretty: process.stdout.isTTY === true });
+  for (const unknown of unknownVariables(env)) logger.warn({ variable: unknown.variable, didYouMean: unknown.suggestion }, describeUnknown(unknown));
 
   if (config.users.source === 'file') {
     const password = await createFirstUser(config.users.file, config.users.bcryptCost);

@@ -21,13 +21,30 @@ export const DEFAULT_ADMIN_QUERIES = {
 };
 export type AdminQueries = typeof DEFAULT_ADMIN_QUERIES;
 
+/**
+ * The default queries with those a queries file replaces. Throws one error naming every problem
+ * of the file (unreadable, not JSON, not an object, unknown keys, values that are not SQL text).
+ */
 export function loadAdminQueries(file: string | undefined): AdminQueries {
   if (!file) return DEFAULT_ADMIN_QUERIES;
-  const custom = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<AdminQueries>;
-  for (const key of Object.keys(custom)) {
-    if (!(key in DEFAULT_ADMIN_QUERIES)) throw new Error(`${file}: unknown query "${key}"; known: ${Object.keys(DEFAULT_ADMIN_QUERIES).join(', ')}`);
+  let custom: unknown;
+  try {
+    custom = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(code ? `cannot be read (${code})` : `is not valid JSON (${(error as Error).message})`);
   }
-  return { ...DEFAULT_ADMIN_QUERIES, ...custom };
+  if (typeof custom !== 'object' || custom === null || Array.isArray(custom)) {
+    throw new Error('must hold a JSON object of query names to SQL text');
+  }
+  const known = Object.keys(DEFAULT_ADMIN_QUERIES);
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(custom)) {
+    if (!known.includes(key)) problems.push(`unknown query "${key}"`);
+    else if (typeof value !== 'string' || value.trim() === '') problems.push(`"${key}" must be SQL text`);
+  }
+  if (problems.length > 0) throw new Error(`${problems.join('; ')} (known queries: ${known.join(', ')})`);
+  return { ...DEFAULT_ADMIN_QUERIES, ...(custom as Partial<AdminQueries>) };
 }
 
 class BadResult extends Error {}

@@ -168,3 +168,41 @@ describe('resolveSessionSecrets', () => {
     expect(other).not.toEqual(first);
   });
 });
+
+describe('loadConfig: ROLE_MAP and ADMIN_QUERIES_FILE', () => {
+  async function queriesFile(text: string): Promise<string> {
+    const file = path.join(await tempDir(), 'queries.json');
+    await fs.writeFile(file, text);
+    return file;
+  }
+
+  it('reports a bad ROLE_MAP, a bad queries file and a bad PORT together in one call', async () => {
+    const file = await queriesFile(JSON.stringify({ totalUsers: 42, totalSale: 'SELECT 1' }));
+    const problems = problemsOf({ ROLE_MAP: 'customer:b2b_user,manager:boss,nocolon', ADMIN_QUERIES_FILE: file, PORT: 'http' });
+    expect(problems).toHaveLength(3);
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.objectContaining({ variable: 'ROLE_MAP', value: 'customer:b2b_user,manager:boss,nocolon', message: expect.stringMatching(/"manager:boss", "nocolon" must be appRole:sidecarRole/) }),
+      expect.objectContaining({ variable: 'ADMIN_QUERIES_FILE', value: file, message: expect.stringMatching(/"totalUsers" must be SQL text; unknown query "totalSale"/) }),
+      expect.objectContaining({ variable: 'PORT', value: 'http' }),
+    ]));
+  });
+
+  it('reports a queries file that is missing, not JSON, or not an object', async () => {
+    const missing = problemsOf({ ADMIN_QUERIES_FILE: '/nonexistent/queries.json' });
+    expect(missing).toEqual([expect.objectContaining({ variable: 'ADMIN_QUERIES_FILE', message: 'cannot be read (ENOENT)' })]);
+    const notJson = problemsOf({ ADMIN_QUERIES_FILE: await queriesFile('{"totalUsers": ') });
+    expect(notJson).toEqual([expect.objectContaining({ message: expect.stringContaining('is not valid JSON') })]);
+    const array = problemsOf({ ADMIN_QUERIES_FILE: await queriesFile('["SELECT 1"]') });
+    expect(array).toEqual([expect.objectContaining({ message: 'must hold a JSON object of query names to SQL text' })]);
+  });
+
+  it('holds the parsed role map and the queries with the file over the defaults', async () => {
+    const file = await queriesFile(JSON.stringify({ totalUsers: 'SELECT count(*) FROM customers' }));
+    const config = loadConfig({ ROLE_MAP: 'customer:b2b_user, boss:super_admin', ADMIN_QUERIES_FILE: file }, '/srv/app');
+    expect(config.database.roleMap.get('customer')).toBe('b2b_user');
+    expect(config.database.roleMap.get('boss')).toBe('super_admin');
+    expect(config.database.roleMap.get('admin')).toBe('admin');
+    expect(config.database.adminQueries.totalUsers).toBe('SELECT count(*) FROM customers');
+    expect(config.database.adminQueries.activeKeys).toBe('SELECT count(*) FROM license_keys WHERE NOT is_used');
+  });
+});

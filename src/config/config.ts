@@ -1,10 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_ADMIN_QUERIES, loadAdminQueries, type AdminQueries } from '../admin/postgres-source.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { redactUrl } from './redact.js';
+import { parseRoleMap } from './role-map.js';
+import type { Role } from './roles.js';
 
-export type Role = 'super_admin' | 'admin' | 'b2b_user';
-export const ROLES: readonly Role[] = ['super_admin', 'admin', 'b2b_user'];
+export { ROLES, type Role } from './roles.js';
 
 export interface Config {
   port: number;
@@ -75,13 +77,15 @@ export interface Config {
   databaseUrl: string | undefined;
   database: {
     timeoutMs: number;
-    adminQueriesFile: string | undefined;
+    /** The default admin queries with those ADMIN_QUERIES_FILE replaces, read and checked at start. */
+    adminQueries: AdminQueries;
     adminCacheSeconds: number;
     usersQuery: string | undefined;
     usersByIdQuery: string | undefined;
     usersByEmailQuery: string | undefined;
     usersSampleQuery: string | undefined;
-    roleMap: string | undefined;
+    /** The main app's role values to the sidecar's (ROLE_MAP over the identity map). */
+    roleMap: Map<string, Role>;
   };
   mainAppUrl: string | undefined;
   /** Seconds the built-in proxy waits on a silent main app before answering 504. */
@@ -111,12 +115,27 @@ export type Env = Record<string, string | undefined>;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MIN_SECRET_LENGTH = 32;
 
-/** Reads every variable, collects every problem, and throws them together. */
+/**
+ * Reads every variable, files named by them included (ADMIN_QUERIES_FILE), collects every problem,
+ * and throws them together, before anything is created or changed.
+ */
 export function loadConfig(env: Env, cwd = process.cwd()): Config {
+  const { config, problems } = readConfig(env, cwd);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Every variable the sidecar reads, in the order it reads them: registered by the reader itself. */
+export function configVariables(): string[] {
+  return [...readConfig({}, '/').names];
+}
+
+/** Every variable is read whatever the environment holds, so `names` is the same for every env. */
+function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigProblem[]; names: Set<string> } {
   const problems: ConfigProblem[] = [];
   const read = new Reader(env, problems);
 
-  const production = env.NODE_ENV === 'production';
+  const production = read.optional('NODE_ENV') === 'production';
   const ttlSeconds = read.integer('SESSION_TTL', 86400, 60, 31_536_000);
   const secrets = read.secrets('SESSION_SECRET', production);
   const store = read.oneOf('SESSION_STORE', ['file', 'redis', 'postgres'] as const, 'file');
@@ -184,13 +203,13 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     databaseUrl,
     database: {
       timeoutMs: read.integer('DATABASE_TIMEOUT_MS', 2000, 100, 60_000),
-      adminQueriesFile: read.optional('ADMIN_QUERIES_FILE') && path.resolve(cwd, read.optional('ADMIN_QUERIES_FILE')!),
+      adminQueries: read.parsed('ADMIN_QUERIES_FILE', DEFAULT_ADMIN_QUERIES, (file) => loadAdminQueries(path.resolve(cwd, file))),
       adminCacheSeconds: read.integer('ADMIN_CACHE_SECONDS', 10, 0, 3600),
       usersQuery: read.optional('USERS_QUERY'),
       usersByIdQuery: read.optional('USERS_BY_ID_QUERY'),
       usersByEmailQuery: read.optional('USERS_BY_EMAIL_QUERY'),
       usersSampleQuery: read.optional('USERS_SAMPLE_QUERY'),
-      roleMap: read.optional('ROLE_MAP'),
+      roleMap: read.parsed('ROLE_MAP', parseRoleMap(undefined), parseRoleMap),
     },
     mainAppUrl: read.url('MAIN_APP_URL', ['http:', 'https:']),
     mainAppTimeoutSeconds: read.integer('MAIN_APP_TIMEOUT', 30, 1, 3600),
@@ -202,9 +221,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     logLevel,
     metricsToken: read.optional('METRICS_TOKEN'),
   };
-
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return { config, problems, names: read.names };
 }
 
 function readUsers(read: Reader, cwd: string): Config['users'] {
@@ -278,6 +295,9 @@ export function loadUsersConfig(env: Env, cwd = process.cwd()): Config['users'] 
 }
 
 class Reader {
+  /** The name of every variable read, whether set or not. */
+  readonly names = new Set<string>();
+
   constructor(
     private readonly env: Env,
     private readonly problems: ConfigProblem[],
@@ -288,8 +308,21 @@ class Reader {
   }
 
   optional(name: string): string | undefined {
+    this.names.add(name);
     const value = this.env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
+  }
+
+  /** A value `parse` turns into something else, throwing an error whose message says what is wrong. */
+  parsed<T>(name: string, fallback: T, parse: (raw: string) => T): T {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    try {
+      return parse(raw);
+    } catch (error) {
+      this.problem(name, raw, (error as Error).message);
+      return fallback;
+    }
   }
 
   string(name: string, fallback: string): string {

@@ -2,6 +2,7 @@ import session from 'express-session';
 import type { RequestHandler, Response } from 'express';
 import type { Config } from '../config/config.js';
 import { HttpError } from '../http/http-error.js';
+import { insecureCookieWarning } from './insecure-cookie-warning.js';
 import type { SessionStore } from './session-store.js';
 
 /**
@@ -28,7 +29,9 @@ export function sessionMiddleware(config: Config, store: SessionStore, secrets: 
     },
   });
   const cookiePrefix = `${config.cookie.name}=`;
+  const warnInsecure = config.cookie.secure === true ? insecureCookieWarning(config.cookie.name) : undefined;
   return function sessionWithStoreFailures(req, res, next) {
+    warnInsecure?.(req, res);
     // Wrapped before express-session wraps it, so this runs after express-session set its cookie.
     noSessionCookieOnServerError(res, cookiePrefix);
     handle(req, res, (error?: unknown) => {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import { ROLES, type Role } from '../config/config.js';
+import type { Role } from '../config/roles.js';
 import { HttpError } from '../http/http-error.js';
 import { PROFILE_FIELDS, type Profile, type User, type UserDirectory } from './user.js';
 
@@ -14,16 +14,7 @@ export const DEFAULT_USER_QUERIES = {
   sampleHashes: 'SELECT password AS password_hash FROM users LIMIT 100',
 };
 
-/** "admin:admin,superadmin:super_admin,customer:b2b_user": the main app's role values to the sidecar's. */
-export function parseRoleMap(text: string | undefined): Map<string, Role> {
-  const map = new Map<string, Role>(ROLES.map((r) => [r, r]));
-  for (const pair of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [from, to] = pair.split(':').map((s) => s.trim());
-    if (!from || !to || !(ROLES as string[]).includes(to)) throw new Error(`ROLE_MAP entry "${pair}" must be appRole:sidecarRole with sidecarRole one of ${ROLES.join(', ')}`);
-    map.set(from, to as Role);
-  }
-  return map;
-}
+export { parseRoleMap } from '../config/role-map.js';
 
 /**
  * Users the main app already has, read from its PostgreSQL. A row whose role has no mapping, or
