@@ -51,7 +51,7 @@ describe('device cookies', () => {
     expect((await login(h, B2B, undefined, 'wrong-password')).headers['set-cookie']).toBeUndefined();
   });
 
-  it('lets a login with the device cookie of its user past a ban of its IP that stops the same login without it, by username and by email', async () => {
+  it('lets a login with the device cookie of its user past a ban of its IP that stops the same login without it, by username and by email, and logs it as a trusted device', async () => {
     const h = await harness();
     const device = await deviceOf(h, ADMIN);
     await banTheIp(h);
@@ -61,6 +61,8 @@ describe('device cookies', () => {
     const byEmail = await request(h.app).post('/api/login').set('Cookie', device).send({ email: 'alice@example.com', password: ADMIN.password });
     expect(byEmail.status).toBe(200);
     expect((await login(h, ADMIN)).status).toBe(429);
+    const successes = h.logs.lines.filter((l) => l.audit === 'login' && l.outcome === 'succeeded').map((l) => l.trustedDevice);
+    expect(successes).toEqual([false, true, true]);
   });
 
   it('answers a wrong password through a trusted device 401 (counted on the device, not refused by the IP ban)', async () => {

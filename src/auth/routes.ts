@@ -54,7 +54,7 @@ export function authRoutes(
           res.locals.deviceCookie = pending;
         }
         logins.record('succeeded');
-        req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
+        req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded', trustedDevice: result.deviceId !== undefined }, 'login succeeded');
         // The main app's client reads data.role and data.tenantId at the top level; the seed's reads data.user.
         const shown = publicUser(user);
         res.json({ success: true, ...shown, user: shown });
