@@ -6,6 +6,7 @@ import { adminRoutes, ADMIN_DATA_PATHS } from './admin/routes.js';
 import { sessionsAdminRoutes, SESSIONS_ADMIN_PATH } from './admin/sessions-routes.js';
 import { createIdentify } from './auth/identity.js';
 import { loginRedirectRoute } from './auth/login-redirect.js';
+import { deviceCookieWriter } from './auth/device-cookie-writer.js';
 import { createPassport } from './auth/passport.js';
 import { authRoutes } from './auth/routes.js';
 import { verifyRoute } from './auth/verify.js';
@@ -87,7 +88,8 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.use('/uploads/products', serveUploads(productsDir(config)), notFound);
   own.use('/api', verifyRoute(identify, deps.logger), loginRedirectRoute(config.loginPage));
 
-  const passport = createPassport(deps.users, deps.loginService, shared);
+  const devices = deps.deviceCookies && { cookies: deps.deviceCookies, name: config.login.device.cookieName };
+  const passport = createPassport(deps.users, deps.loginService, shared, devices);
   // With shared sessions, CSRF tokens are the main app's kind, kept in the session it checks them
   // against; the sidecar refuses none of them (its cross-site check stays).
   const csrf = shared ? undefined : new CsrfTokens(deps.secrets);
@@ -95,6 +97,7 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
     SESSION_PATHS,
     corsAllowlist(config.allowedOrigins),
     crossSiteCheck(config.allowedOrigins),
+    deviceCookieWriter(),
     sessionMiddleware(config, deps.sessionStore, deps.secrets),
     passport.initialize(),
     passport.session(),

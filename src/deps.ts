@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { productsDir } from './uploads/routes.js';
 import { sweepStaleUploads } from './uploads/temp-storage.js';
 import type { Config } from './config/config.js';
+import { DeviceCookies } from './auth/device-cookie.js';
+import { DeviceRegulation } from './auth/device-regulation.js';
 import { LoginRegulation } from './auth/regulation.js';
 import { LoginService } from './auth/login-service.js';
 import { PasswordQueue } from './auth/password-queue.js';
@@ -37,6 +39,8 @@ export interface AppDeps {
   passwordQueue: PasswordQueue;
   regulation: LoginRegulation;
   loginService: LoginService;
+  /** Undefined when DEVICE_COOKIES=false. */
+  deviceCookies: DeviceCookies | undefined;
   metrics: Metrics;
 }
 
@@ -60,8 +64,12 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   // With Redis, failure counts are shared by every process; prefixed beside the session keys.
   const { redisTimeoutMs } = config.session;
   const redis = sessionStore instanceof RedisSessionStore ? boundedRedis(sessionStore.redis, redisTimeoutMs) : undefined;
-  const regulation = new LoginRegulation(config.login, redis, config.session.redisPrefix.replace(/[^:]*:?$/, ''));
-  const loginService = new LoginService({ users, verifier, passwordQueue, regulation });
+  const countsPrefix = config.session.redisPrefix.replace(/[^:]*:?$/, '');
+  const regulation = new LoginRegulation(config.login, redis, countsPrefix);
+  const { device } = config.login;
+  const deviceCookies = device.enabled ? new DeviceCookies({ secrets, maxAgeSeconds: device.maxAgeSeconds }) : undefined;
+  const devices = device.enabled ? new DeviceRegulation({ maxFailures: device.maxFailures, windowSeconds: config.login.windowSeconds }, redis, countsPrefix) : undefined;
+  const loginService = new LoginService({ users, verifier, passwordQueue, regulation, devices });
   const uploadStats = new UploadStats(productsDir(config));
   const metrics = new Metrics({
     // A scrape leaves the gauge out rather than wait on a store that hangs.
@@ -71,7 +79,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   });
   const logins = new LoginStats();
   logins.onRecord((outcome) => metrics.login(outcome));
-  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, loginService, adminData, logins, uploadStats, metrics };
+  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, loginService, deviceCookies, adminData, logins, uploadStats, metrics };
 }
 
 /**

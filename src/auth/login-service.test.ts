@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { HttpError } from '../http/http-error.js';
 import { PasswordVerifier } from '../users/password.js';
 import type { User, UserDirectory } from '../users/user.js';
+import type { DeviceClaim } from './device-cookie.js';
+import { DeviceRegulation } from './device-regulation.js';
 import { LoginService } from './login-service.js';
+import { passwordStamp } from './passport.js';
 import { PasswordQueue } from './password-queue.js';
 import { LoginRegulation } from './regulation.js';
 
@@ -11,7 +14,7 @@ const hash = bcrypt.hashSync('right-password', 4);
 const CAROL: User = { id: 'c1', username: 'carol', role: 'admin', passwordHash: hash, email: 'carol@example.com' };
 const DAVE: User = { id: 'd1', username: 'dave', role: 'b2b_user', passwordHash: hash, disabled: true };
 
-function service({ maxFailuresPerUser = 2, down = false } = {}) {
+function service({ maxFailuresPerUser = 2, down = false, maxQueued = 10 } = {}) {
   let lookups = 0;
   const directory: UserDirectory = {
     kind: 'test',
@@ -28,10 +31,12 @@ function service({ maxFailuresPerUser = 2, down = false } = {}) {
   let checks = 0;
   const verify = verifier.verify.bind(verifier);
   verifier.verify = (password, stored) => ((checks += 1), verify(password, stored));
-  const passwordQueue = new PasswordQueue({ concurrency: 1, maxQueued: 10, maxWaitMs: 10_000 });
+  const passwordQueue = new PasswordQueue({ concurrency: 1, maxQueued, maxWaitMs: 10_000 });
   const regulation = new LoginRegulation({ maxFailuresPerUser, maxFailuresPerIp: 100, windowSeconds: 60, banSeconds: 60 });
-  const login = new LoginService({ users: directory, verifier, passwordQueue, regulation });
-  const attempt = (name: string, password: string, by: 'username' | 'email' = 'username') => login.authenticate({ ip: '203.0.113.1', by, name, password });
+  const devices = new DeviceRegulation({ maxFailures: 2, windowSeconds: 60 });
+  const login = new LoginService({ users: directory, verifier, passwordQueue, regulation, devices });
+  const attempt = (name: string, password: string, by: 'username' | 'email' = 'username', device?: DeviceClaim) =>
+    login.authenticate({ ip: '203.0.113.1', by, name, password, device });
   return { attempt, passwordQueue, checks: () => checks, lookups: () => lookups };
 }
 
@@ -92,5 +97,15 @@ describe('LoginService.authenticate', () => {
     const { attempt, checks } = service({ down: true });
     await expect(attempt('carol', 'right-password')).rejects.toMatchObject({ status: 503, code: 'USER_DIRECTORY_UNAVAILABLE' });
     expect(checks()).toBe(0);
+  });
+
+  it('admits a login through its user\'s device by the trusted lane while the untrusted lane is full, and answers its device id', async () => {
+    const { attempt, passwordQueue } = service({ maxQueued: 1 });
+    const gate = new Promise<void>((resolve) => setTimeout(resolve, 50));
+    const busy = [passwordQueue.run(() => gate), passwordQueue.run(() => gate)];
+    await expect(attempt('carol', 'right-password')).rejects.toMatchObject({ status: 503, code: 'LOGIN_BUSY', headers: { 'Retry-After': expect.any(String) } });
+    const device: DeviceClaim = { userId: CAROL.id, stamp: passwordStamp(CAROL), deviceId: 'carol-laptop', expires: Date.now() + 60_000 };
+    expect(await attempt('carol', 'right-password', 'username', device)).toEqual({ outcome: 'succeeded', user: CAROL, deviceId: 'carol-laptop' });
+    await Promise.all(busy);
   });
 });

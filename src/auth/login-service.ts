@@ -1,7 +1,9 @@
 import { HttpError } from '../http/http-error.js';
 import type { PasswordVerifier } from '../users/password.js';
 import type { User, UserDirectory } from '../users/user.js';
-import type { PasswordQueue } from './password-queue.js';
+import { claimMatches, type DeviceClaim } from './device-cookie.js';
+import type { DeviceRegulation } from './device-regulation.js';
+import type { Lane, PasswordQueue } from './password-queue.js';
 import type { LoginRegulation, Reservation } from './regulation.js';
 
 /** What a login request says, already checked for shape. */
@@ -12,10 +14,13 @@ export interface LoginAttempt {
   by: 'username' | 'email';
   name: string;
   password: string;
+  /** The claim of a valid (signed, unexpired) device cookie the client sent, whoever it names. */
+  device?: DeviceClaim;
 }
 
 export type LoginResult =
-  | { outcome: 'succeeded'; user: User }
+  /** `deviceId`: the device the login came through when it was trusted, so its cookie keeps the id. */
+  | { outcome: 'succeeded'; user: User; deviceId?: string }
   | { outcome: 'failed' }
   | { outcome: 'regulated'; error: HttpError };
 
@@ -24,6 +29,8 @@ export interface LoginServiceDeps {
   verifier: PasswordVerifier;
   passwordQueue: PasswordQueue;
   regulation: LoginRegulation;
+  /** Device trust; without it every login is untrusted. */
+  devices?: DeviceRegulation;
 }
 
 /**
@@ -31,33 +38,61 @@ export interface LoginServiceDeps {
  * the password queue is too busy, look the user up,
  * reserve the attempt with regulation, check the password in the queue, then count the outcome
  * with regulation. Errors it throws (a store down, the queue full) are HttpErrors; an attempt whose
- * password was never checked is given back.
+ * password was never checked is given back. A login through a device cookie of the user it names
+ * is trusted while its device has attempts left: it is counted against the device instead of the
+ * IP and the (IP, user) pair, so their bans do not stop it, and its check takes the trusted lane.
  */
 export class LoginService {
   constructor(private readonly deps: LoginServiceDeps) {}
 
   async authenticate(attempt: LoginAttempt): Promise<LoginResult> {
-    const { users, verifier, passwordQueue, regulation } = this.deps;
+    const { users, verifier, passwordQueue } = this.deps;
     // A busy answer is decided first, so the overflow of a flood costs no lookup and no count.
-    passwordQueue.assertAdmissible();
+    passwordQueue.assertAdmissible(attempt.device ? 'trusted' : 'untrusted');
     const user = await (attempt.by === 'email' ? users.findByEmail(attempt.name) : users.findByUsername(attempt.name));
-    // Counted under the user's own name when there is one, so logging in by email shares its count.
-    const reservation = await reserve(regulation, attempt.ip, user?.username ?? attempt.name);
-    if (reservation instanceof HttpError) return { outcome: 'regulated', error: reservation };
+    const claim = await this.reserve(attempt, user);
+    if (claim instanceof HttpError) return { outcome: 'regulated', error: claim };
     let matched: boolean;
     try {
-      matched = await passwordQueue.run(() => verifier.verify(attempt.password, user?.passwordHash));
+      matched = await passwordQueue.run(() => verifier.verify(attempt.password, user?.passwordHash), claim.lane);
     } catch (error) {
-      await regulation.release(reservation);
+      await claim.release();
       throw error;
     }
     if (matched && user && !user.disabled) {
-      await regulation.succeeded(reservation);
-      return { outcome: 'succeeded', user };
+      await claim.succeeded();
+      return { outcome: 'succeeded', user, deviceId: claim.deviceId };
     }
-    await regulation.failed(reservation);
+    await claim.failed();
     return { outcome: 'failed' };
   }
+
+  /** The attempt's claim: on its device when the device cookie names this user and has attempts left, else with regulation. */
+  private async reserve(attempt: LoginAttempt, user: User | undefined): Promise<Claim | HttpError> {
+    const { regulation, devices } = this.deps;
+    const device = devices && claimMatches(attempt.device, user) ? attempt.device!.deviceId : undefined;
+    if (device && (await devices!.reserve(device))) {
+      return { lane: 'trusted', deviceId: device, release: () => devices!.release(device), succeeded: () => devices!.succeeded(device), failed: async () => undefined };
+    }
+    // Counted under the user's own name when there is one, so logging in by email shares its count.
+    const reservation = await reserve(regulation, attempt.ip, user?.username ?? attempt.name);
+    if (reservation instanceof HttpError) return reservation;
+    return {
+      lane: 'untrusted',
+      release: () => regulation.release(reservation),
+      succeeded: () => regulation.succeeded(reservation),
+      failed: () => regulation.failed(reservation),
+    };
+  }
+}
+
+/** One attempt's count, on its device or with regulation, and what to do with it after the check. */
+interface Claim {
+  lane: Lane;
+  deviceId?: string;
+  release(): Promise<void>;
+  succeeded(): Promise<void>;
+  failed(): Promise<void>;
 }
 
 async function reserve(regulation: LoginRegulation, ip: string, name: string): Promise<Reservation | HttpError> {

@@ -4,6 +4,7 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import type { Request } from 'express';
 import { publicUser, type PublicUser, type User, type UserDirectory } from '../users/user.js';
 import { principalOf, type LoginFacts, type StoredSession } from '../sessions/session-store.js';
+import { cookieValue, type DeviceCookies } from './device-cookie.js';
 import type { LoginResult, LoginService } from './login-service.js';
 
 /** A short fingerprint of the password hash: a changed password invalidates older sessions. */
@@ -32,16 +33,23 @@ export const STRATEGIES = { username: 'local', email: 'local-email' } as const;
  * A passport instance of the sidecar's own (not the global one), so apps never share state.
  * passport-local reads the credentials and hands them to the LoginService, which checks them;
  * passport keeps the session side (req.logIn, serialize, deserialize). A strategy's `info` is the
- * service's outcome when no user is logged in.
+ * service's outcome (with the trusted device of a success). The device cookie the request carries, if valid,
+ * goes to the service with the credentials.
  */
-export function createPassport(users: UserDirectory, loginService: LoginService, acceptUnstamped = false): InstanceType<typeof Passport> {
+export function createPassport(
+  users: UserDirectory,
+  loginService: LoginService,
+  acceptUnstamped = false,
+  devices?: { cookies: DeviceCookies; name: string },
+): InstanceType<typeof Passport> {
   const passport = new Passport();
   for (const by of ['username', 'email'] as const) {
     passport.use(
       STRATEGIES[by],
       new LocalStrategy({ usernameField: by, passwordField: 'password', passReqToCallback: true }, (req, name, password, done) => {
-        loginService.authenticate({ ip: req.ip ?? 'unknown', by, name, password }).then(
-          (result: LoginResult) => (result.outcome === 'succeeded' ? done(null, result.user) : done(null, false, result as unknown as { message: string })),
+        const device = devices?.cookies.read(cookieValue(req.get('cookie'), devices.name));
+        loginService.authenticate({ ip: req.ip ?? 'unknown', by, name, password, device }).then(
+          (result: LoginResult) => done(null, result.outcome === 'succeeded' ? result.user : false, result as unknown as { message: string }),
           done,
         );
       }),

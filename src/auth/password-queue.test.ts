@@ -51,6 +51,41 @@ describe('PasswordQueue', () => {
     await expect(queue.run(async () => 'ok')).resolves.toBe('ok');
   });
 
+  describe('the trusted lane', () => {
+    it('starts a waiting trusted check before every untrusted one that waited longer', async () => {
+      const queue = new PasswordQueue({ concurrency: 1, maxQueued: 10, maxWaitMs: 10_000 });
+      const gate = deferred();
+      const started: string[] = [];
+      const check = (name: string) => async () => {
+        started.push(name);
+        await gate.promise;
+      };
+      const runs = [
+        queue.run(check('running')),
+        queue.run(check('untrusted-1')),
+        queue.run(check('untrusted-2')),
+        queue.run(check('trusted-1'), 'trusted'),
+        queue.run(check('trusted-2'), 'trusted'),
+      ];
+      expect(queue.depth).toBe(4);
+      gate.resolve();
+      await Promise.all(runs);
+      expect(started).toEqual(['running', 'trusted-1', 'trusted-2', 'untrusted-1', 'untrusted-2']);
+    });
+
+    it('admits a trusted check by its own lane while the untrusted lane is full, and refuses its own overflow with Retry-After', async () => {
+      const queue = new PasswordQueue({ concurrency: 1, maxQueued: 1, maxWaitMs: 10_000 });
+      const gate = deferred();
+      const runs = [queue.run(() => gate.promise), queue.run(() => gate.promise)];
+      expect(() => queue.assertAdmissible()).toThrow(expect.objectContaining({ status: 503, code: 'LOGIN_BUSY' }));
+      expect(() => queue.assertAdmissible('trusted')).not.toThrow();
+      runs.push(queue.run(() => gate.promise, 'trusted'));
+      await expect(queue.run(async () => undefined, 'trusted')).rejects.toMatchObject({ status: 503, code: 'LOGIN_BUSY', headers: { 'Retry-After': '1' } });
+      gate.resolve();
+      await Promise.all(runs);
+    });
+  });
+
   describe('bounded by expected waiting time', () => {
     /** A queue on a fake clock whose checks each take `ms` of it, held until their gate opens. */
     function timedQueue(maxWaitMs: number) {

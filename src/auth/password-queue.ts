@@ -10,6 +10,13 @@ export interface PasswordQueueOptions {
   now?: () => number;
 }
 
+/**
+ * `trusted`: a login through a valid device cookie; its checks start before any waiting untrusted
+ * one and it is admitted by its own lane's expected wait, so a flood filling the untrusted lane
+ * does not keep known devices out.
+ */
+export type Lane = 'trusted' | 'untrusted';
+
 /** Weight of the newest check in the moving average of check durations. */
 const SMOOTHING = 0.2;
 
@@ -19,7 +26,8 @@ const SMOOTHING = 0.2;
  * wait it can expect (the checks ahead of it times the measured check duration, over the slots) is
  * under `maxWaitMs`. A bound by count alone is filled by whoever opens the most connections; a bound
  * by waiting time lets a real user queue behind a flood and still get in. The rest are answered
- * 503 with Retry-After from the expected wait, before any other login work.
+ * 503 with Retry-After from the expected wait, before any other login work. Trusted checks have a
+ * lane of their own, served first and bounded by its own wait (the same limits).
  */
 export class PasswordQueue {
   readonly concurrency: number;
@@ -27,7 +35,7 @@ export class PasswordQueue {
   readonly maxWaitMs: number;
   private readonly now: () => number;
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Record<Lane, Array<() => void>> = { trusted: [], untrusted: [] };
   private averageCheckMs: number | undefined;
 
   constructor({ concurrency, maxQueued, maxWaitMs, now = Date.now }: PasswordQueueOptions) {
@@ -39,7 +47,7 @@ export class PasswordQueue {
 
   /** Checks waiting for a slot. */
   get depth(): number {
-    return this.waiting.length;
+    return this.waiting.trusted.length + this.waiting.untrusted.length;
   }
 
   get active(): number {
@@ -51,24 +59,29 @@ export class PasswordQueue {
     return this.averageCheckMs;
   }
 
-  /** How long a check that arrived now would wait for a slot. */
+  /** How long an untrusted check that arrived now would wait for a slot. */
   get expectedWaitMs(): number {
-    if (this.running < this.concurrency) return 0;
-    return ((this.waiting.length + 1) / this.concurrency) * (this.averageCheckMs ?? 0);
+    return this.waitMsOf('untrusted');
   }
 
-  /** Throws the 503 LOGIN_BUSY a check arriving now would get: called first, so a refusal costs nothing else. */
-  assertAdmissible(): void {
+  /** How long a check of the lane that arrived now would wait for a slot (a trusted one waits only behind trusted ones). */
+  waitMsOf(lane: Lane): number {
+    if (this.running < this.concurrency) return 0;
+    return ((this.ahead(lane) + 1) / this.concurrency) * (this.averageCheckMs ?? 0);
+  }
+
+  /** Throws the 503 LOGIN_BUSY a check of the lane arriving now would get: called first, so a refusal costs nothing else. */
+  assertAdmissible(lane: Lane = 'untrusted'): void {
     if (this.running < this.concurrency) return;
-    const waitMs = this.expectedWaitMs;
-    if (this.waiting.length < this.maxQueued && waitMs < this.maxWaitMs) return;
+    const waitMs = this.waitMsOf(lane);
+    if (this.waiting[lane].length < this.maxQueued && waitMs < this.maxWaitMs) return;
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
     throw new HttpError(503, 'LOGIN_BUSY', 'Too many logins are being checked right now; try again in a moment', { headers: { 'Retry-After': String(seconds) } });
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    this.assertAdmissible();
-    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  async run<T>(work: () => Promise<T>, lane: Lane = 'untrusted'): Promise<T> {
+    this.assertAdmissible(lane);
+    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting[lane].push(resolve));
     else this.running += 1;
     const started = this.now();
     try {
@@ -76,10 +89,15 @@ export class PasswordQueue {
     } finally {
       const ms = this.now() - started;
       this.averageCheckMs = this.averageCheckMs === undefined ? ms : this.averageCheckMs + SMOOTHING * (ms - this.averageCheckMs);
-      const next = this.waiting.shift();
+      const next = this.waiting.trusted.shift() ?? this.waiting.untrusted.shift();
       // The slot passes straight to the next waiter, so `running` stays the same.
       if (next) next();
       else this.running -= 1;
     }
+  }
+
+  /** Checks that start before a new one of the lane. */
+  private ahead(lane: Lane): number {
+    return lane === 'trusted' ? this.waiting.trusted.length : this.depth;
   }
 }

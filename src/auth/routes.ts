@@ -1,6 +1,8 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Passport } from 'passport';
 import type { LoginStats } from '../admin/login-stats.js';
+import type { DeviceCookies } from './device-cookie.js';
+import type { PendingDeviceCookie } from './device-cookie-writer.js';
 import type { Config } from '../config/config.js';
 import { HttpError, validationError } from '../http/http-error.js';
 import { publicUser, type PublicUser, type User } from '../users/user.js';
@@ -14,7 +16,7 @@ const MAX_PASSWORD_LENGTH = 1024;
 export function authRoutes(
   config: Config,
   passport: InstanceType<typeof Passport>,
-  { logins }: { logins: LoginStats },
+  { logins, deviceCookies }: { logins: LoginStats; deviceCookies?: DeviceCookies },
 ): Router {
   const router = Router();
   const parseBody = [
@@ -28,7 +30,7 @@ export function authRoutes(
     const audit = { audit: 'login', [credentials.by]: credentials.name.slice(0, 128), ip };
     const result = await new Promise<LoginResult>((resolve, reject) => {
       const strategy = passport.authenticate(STRATEGIES[credentials.by], { session: false }, (error: unknown, user: User | false, info: LoginResult) =>
-        error ? reject(error) : resolve(user ? { outcome: 'succeeded', user } : info),
+        error ? reject(error) : resolve(user ? { ...info, outcome: 'succeeded', user } : info),
       );
       strategy(req, res, reject);
     });
@@ -45,8 +47,14 @@ export function authRoutes(
         const { user } = result;
         // passport regenerates the session id here, so a planted id never becomes a logged-in one.
         await new Promise<void>((resolve, reject) => req.logIn(user, (error) => (error ? reject(error) : resolve())));
+        // The browser is now a known device of the user (a trusted one keeps its id, with a new expiry).
+        if (deviceCookies) {
+          const { maxAgeSeconds } = deviceCookies;
+          const pending: PendingDeviceCookie = [config.login.device.cookieName, deviceCookies.issue(user, result.deviceId), { ...cookieAttributes(config, req), maxAge: maxAgeSeconds * 1000 }];
+          res.locals.deviceCookie = pending;
+        }
         logins.record('succeeded');
-        req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded' }, 'login succeeded');
+        req.log.info({ ...audit, username: user.username, userId: user.id, outcome: 'succeeded', trustedDevice: result.deviceId !== undefined }, 'login succeeded');
         // The main app's client reads data.role and data.tenantId at the top level; the seed's reads data.user.
         const shown = publicUser(user);
         res.json({ success: true, ...shown, user: shown });

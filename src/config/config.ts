@@ -61,6 +61,8 @@ export interface Config {
     /** libuv's threadpool size (UV_THREADPOOL_SIZE) and the nice value its threads get, 0 for none. */
     threadpoolSize: number;
     threadpoolNice: number;
+    /** Device cookies: trusted logins of known browsers, counted per device instead of per IP (off when `enabled` is false). */
+    device: { enabled: boolean; cookieName: string; maxAgeSeconds: number; maxFailures: number };
   };
   uploads: {
     dir: string;
@@ -249,6 +251,16 @@ function readLogin(read: Reader): Config['login'] {
     maxWaitSeconds: read.integer('LOGIN_MAX_WAIT', 10, 1, 600),
     threadpoolSize: threads,
     threadpoolNice: read.integer('THREADPOOL_NICE', 10, 0, 19),
+    device: readDevice(read),
+  };
+}
+
+function readDevice(read: Reader): Config['login']['device'] {
+  return {
+    enabled: read.boolean('DEVICE_COOKIES', true),
+    cookieName: read.pattern('DEVICE_COOKIE_NAME', 'sidecar.device', /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "must be a valid cookie name (letters, digits and !#$%&'*+-.^_`|~)"),
+    maxAgeSeconds: read.integer('DEVICE_COOKIE_MAX_AGE', 180 * 86_400, 60, 2 * 365 * 86_400),
+    maxFailures: read.integer('DEVICE_MAX_FAILURES', 5, 1, 1000),
   };
 }
 
