@@ -145,4 +145,20 @@ describe.skipIf(!nginxBin).each(Object.keys(stores))('sessions shared with an un
     expect(forged.status).toBe(403);
     expect((await call(`${nginx.httpUrl}/api/admin/products`, { headers: { cookie } })).status).toBe(403);
   });
+
+  it.skipIf(!ready[name])("ends the user's sessions at the main app too when a super admin revokes them, and lists them first", async () => {
+    const bobLogin = await call(`${nginx.httpUrl}/api/login`, { method: 'POST', headers: json, body: JSON.stringify(B2B) });
+    const bobCookie = cookieOf(bobLogin.headers['set-cookie'] as string[])!;
+    expect((await call(`${nginx.httpUrl}/api/products`, { headers: { cookie: bobCookie } })).status).toBe(200);
+    const adminLogin = await call(`${nginx.httpUrl}/api/login`, { method: 'POST', headers: json, body: JSON.stringify(ADMIN) });
+    const adminCookie = cookieOf(adminLogin.headers['set-cookie'] as string[])!;
+    const listed = await call(`${nginx.httpUrl}/api/admin/sessions?username=${B2B.username}`, { headers: { cookie: adminCookie } });
+    expect(listed.status).toBe(200);
+    expect(listed.json<{ sessions: unknown[] }>().sessions.length).toBeGreaterThanOrEqual(1);
+    const revoked = await call(`${nginx.httpUrl}/api/admin/sessions?username=${B2B.username}`, { method: 'DELETE', headers: { cookie: adminCookie } });
+    expect(revoked.status).toBe(200);
+    expect(revoked.json<{ revoked: number }>().revoked).toBeGreaterThanOrEqual(1);
+    expect((await call(`${nginx.httpUrl}/api/products`, { headers: { cookie: bobCookie } })).status).toBe(401);
+    expect((await call(`${nginx.httpUrl}/api/products`, { headers: { cookie: adminCookie } })).status).toBe(200);
+  });
 });
