@@ -101,9 +101,11 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
     sessionMiddleware(config, deps.sessionStore, deps.secrets),
     passport.initialize(),
     passport.session(),
-    csrf ? csrf.check() : rememberCsrfTokenForLogin(),
+    ...(csrf ? [csrf.check()] : []),
   );
   own.get('/api/csrf-token', csrf ? csrf.route() : sessionCsrfRoute());
+  // Only a login replaces a session whose CSRF token must be carried over.
+  if (!csrf) own.post('/api/login', rememberCsrfTokenForLogin());
   own.use('/api', authRoutes(config, passport, deps));
   own.use('/api', uploadRoutes(config, deps.metrics));
   own.use(
