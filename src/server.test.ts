@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from './testing/harness.js';
-import { PACKAGE_VERSION, ROOT, runNode, startServer, type RunningServer } from './testing/processes.js';
+import { tempDir } from '../test/support/harness.js';
+import { PACKAGE_VERSION, ROOT, runNode, startServer, type RunningServer } from '../test/support/processes.js';
 
 const servers: RunningServer[] = [];
 afterEach(async () => {

@@ -2,11 +2,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, listen, startHarness, tempDir, type Harness } from '../src/testing/harness.js';
-import { startNginx, type RunningNginx } from '../src/testing/nginx.js';
-import { ROOT } from '../src/testing/processes.js';
-import { requireProgram } from '../src/testing/programs.js';
-import { startStubMainApp, type StubMainApp } from '../src/testing/stub-main-app.js';
+import { ADMIN, listen, startHarness, tempDir, type Harness } from './support/harness.js';
+import { startNginx, type RunningNginx } from './support/nginx.js';
+import { ROOT } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
+import { startStubMainApp, type StubMainApp } from './support/stub-main-app.js';
 
 const nginxBin = requireProgram('nginx', ['/usr/sbin/nginx', '/usr/local/sbin/nginx']);
 const chromiumBin = requireProgram('chromium', ['/usr/bin/chromium', '/usr/bin/chromium-browser']);

@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, B2B, cookieHeader, startHarness, type Harness, type TestUser } from '../src/testing/harness.js';
-import { requireProgram } from '../src/testing/programs.js';
-import { startRedis, type ThrowawayRedis } from '../src/testing/redis.js';
+import { ADMIN, B2B, cookieHeader, startHarness, type Harness, type TestUser } from './support/harness.js';
+import { requireProgram } from './support/programs.js';
+import { startRedis, type ThrowawayRedis } from './support/redis.js';
 
 const redisBin = requireProgram('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
 

@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, B2B, TEST_SECRET, makeUser, tempDir } from '../src/testing/harness.js';
-import { call, startNginx, type RunningNginx } from '../src/testing/nginx.js';
-import { startServer, type RunningServer } from '../src/testing/processes.js';
-import { requireProgram } from '../src/testing/programs.js';
-import { startRedis, type ThrowawayRedis } from '../src/testing/redis.js';
-import { startStubMainApp, type StubMainApp } from '../src/testing/stub-main-app.js';
+import { ADMIN, B2B, TEST_SECRET, makeUser, tempDir } from './support/harness.js';
+import { call, startNginx, type RunningNginx } from './support/nginx.js';
+import { startServer, type RunningServer } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
+import { startRedis, type ThrowawayRedis } from './support/redis.js';
+import { startStubMainApp, type StubMainApp } from './support/stub-main-app.js';
 import { writeUsersFile } from '../src/users/users-file.js';
 
 const nginxBin = requireProgram('nginx', ['/usr/sbin/nginx', '/usr/local/sbin/nginx']);

@@ -3,12 +3,12 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_PATHS } from '../src/app.js';
-import { ADMIN, B2B, listen, startHarness, type Harness } from '../src/testing/harness.js';
-import { png } from '../src/testing/images.js';
-import { call, startNginx, type Reply, type RunningNginx } from '../src/testing/nginx.js';
-import { parseLocations, pathsOf, selectLocation, type NginxLocation } from '../src/testing/nginx-locations.js';
-import { requireProgram } from '../src/testing/programs.js';
-import { startStubMainApp, type StubMainApp } from '../src/testing/stub-main-app.js';
+import { ADMIN, B2B, listen, startHarness, type Harness } from './support/harness.js';
+import { png } from './support/images.js';
+import { call, startNginx, type Reply, type RunningNginx } from './support/nginx.js';
+import { parseLocations, pathsOf, selectLocation, type NginxLocation } from './support/nginx-locations.js';
+import { requireProgram } from './support/programs.js';
+import { startStubMainApp, type StubMainApp } from './support/stub-main-app.js';
 
 const nginxBin = requireProgram('nginx', ['/usr/sbin/nginx', '/usr/local/sbin/nginx']);
 const UNAUTHORIZED = { success: false, error: 'UNAUTHORIZED', message: 'Unauthorized' };

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../src/testing/harness.js';
-import { ROOT } from '../src/testing/processes.js';
+import { tempDir } from './support/harness.js';
+import { ROOT } from './support/processes.js';
 
 interface Run {
   code: number;

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadOnlyPool } from '../src/admin/pool.js';
 import { PostgresAdminDataSource, DEFAULT_ADMIN_QUERIES } from '../src/admin/postgres-source.js';
 import { createLogger } from '../src/observability/logger.js';
-import { cookieHeader, startHarness, tempDir, type Harness } from '../src/testing/harness.js';
-import { findPostgresBin, startPostgres, type ThrowawayPostgres } from '../src/testing/postgres.js';
-import { requireProgram } from '../src/testing/programs.js';
-import { userDirectoryContract } from '../src/testing/user-directory-contract.js';
+import { cookieHeader, startHarness, tempDir, type Harness } from './support/harness.js';
+import { findPostgresBin, startPostgres, type ThrowawayPostgres } from './support/postgres.js';
+import { requireProgram } from './support/programs.js';
+import { userDirectoryContract } from './support/user-directory-contract.js';
 import { PostgresUserDirectory, parseRoleMap } from '../src/users/postgres-directory.js';
 import { hashParameters, PasswordVerifier } from '../src/users/password.js';
 

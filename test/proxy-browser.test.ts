@@ -1,8 +1,8 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen, startHarness, type Harness } from '../src/testing/harness.js';
-import { requireProgram } from '../src/testing/programs.js';
-import { startStubMainApp, type StubMainApp } from '../src/testing/stub-main-app.js';
+import { listen, startHarness, type Harness } from './support/harness.js';
+import { requireProgram } from './support/programs.js';
+import { startStubMainApp, type StubMainApp } from './support/stub-main-app.js';
 
 const chromiumBin = requireProgram('chromium', ['/usr/bin/chromium', '/usr/bin/chromium-browser']);
 

@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, B2B, cookieHeader, startHarness, type Harness } from '../src/testing/harness.js';
-import { runNode } from '../src/testing/processes.js';
-import { requireProgram } from '../src/testing/programs.js';
-import { startRedis, type ThrowawayRedis } from '../src/testing/redis.js';
+import { ADMIN, B2B, cookieHeader, startHarness, type Harness } from './support/harness.js';
+import { runNode } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
+import { startRedis, type ThrowawayRedis } from './support/redis.js';
 
 const redisBin = requireProgram('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../src/testing/harness.js';
-import { startServer, type RunningServer } from '../src/testing/processes.js';
-import { denySyscallWrapper } from '../src/testing/seccomp.js';
+import { tempDir } from './support/harness.js';
+import { startServer, type RunningServer } from './support/processes.js';
+import { denySyscallWrapper } from './support/seccomp.js';
 
 // The shipped systemd unit has SystemCallFilter=~@resources: setpriority fails with EPERM there.
 const x86Linux = process.platform === 'linux' && process.arch === 'x64';

@@ -6,12 +6,12 @@ import pg from 'pg';
 import { createClient } from 'redis';
 import createFileStore from 'session-file-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, B2B, listen, startHarness, TEST_SECRET, type Harness } from '../src/testing/harness.js';
-import { call, startNginx, type RunningNginx } from '../src/testing/nginx.js';
-import { findPostgresBin, startPostgres, type ThrowawayPostgres } from '../src/testing/postgres.js';
-import { requireProgram } from '../src/testing/programs.js';
-import { startRedis, type ThrowawayRedis } from '../src/testing/redis.js';
-import { startStandInShop, type StandInShop } from '../src/testing/stand-in-shop.js';
+import { ADMIN, B2B, listen, startHarness, TEST_SECRET, type Harness } from './support/harness.js';
+import { call, startNginx, type RunningNginx } from './support/nginx.js';
+import { findPostgresBin, startPostgres, type ThrowawayPostgres } from './support/postgres.js';
+import { requireProgram } from './support/programs.js';
+import { startRedis, type ThrowawayRedis } from './support/redis.js';
+import { startStandInShop, type StandInShop } from './support/stand-in-shop.js';
 
 const nginxBin = requireProgram('nginx', ['/usr/sbin/nginx', '/usr/local/sbin/nginx']);
 const redisBin = requireProgram('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);

@@ -2,10 +2,10 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, B2B, makeUser, tempDir } from '../src/testing/harness.js';
-import { bigPng } from '../src/testing/images.js';
-import { call } from '../src/testing/nginx.js';
-import { startServer, type RunningServer } from '../src/testing/processes.js';
+import { ADMIN, B2B, makeUser, tempDir } from './support/harness.js';
+import { bigPng } from './support/images.js';
+import { call } from './support/nginx.js';
+import { startServer, type RunningServer } from './support/processes.js';
 import { writeUsersFile } from '../src/users/users-file.js';
 
 const servers: RunningServer[] = [];

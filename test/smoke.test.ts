@@ -5,10 +5,10 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../src/testing/harness.js';
+import { tempDir } from './support/harness.js';
 import { promisify } from 'node:util';
-import { ROOT, startServer, type RunningServer } from '../src/testing/processes.js';
-import { requireProgram } from '../src/testing/programs.js';
+import { ROOT, startServer, type RunningServer } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
 
 const curl = requireProgram('curl', ['/usr/bin/curl']);
 const openssl = requireProgram('openssl', ['/usr/bin/openssl']);

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { startNginx, call } from '../../dist/testing/nginx.js';
-import { startStubMainApp } from '../../dist/testing/stub-main-app.js';
+import { startNginx, call } from '../../test/.build/test/support/nginx.js';
+import { startStubMainApp } from '../../test/.build/test/support/stub-main-app.js';
 import { login, ratio, request, startVariant } from './lib.mjs';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx'];

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { DEFAULT_ADMIN_QUERIES } from '../../dist/admin/postgres-source.js';
 import path from 'node:path';
-import { findPostgresBin, startPostgres } from '../../dist/testing/postgres.js';
+import { findPostgresBin, startPostgres } from '../../test/.build/test/support/postgres.js';
 import { load, login, ratio, startVariant, tempDir } from './lib.mjs';
 
 const SCHEMA = `

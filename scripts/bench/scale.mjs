@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
 import { createClient } from 'redis';
-import { startRedis } from '../../dist/testing/redis.js';
+import { startRedis } from '../../test/.build/test/support/redis.js';
 import { writeUsersFile } from '../../dist/users/users-file.js';
 import { BENCH_SECRET, HERE, load, login, ratio, request, sleep, startVariant, tempDir } from './lib.mjs';
 

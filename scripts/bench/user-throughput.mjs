@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { findPostgresBin, startPostgres } from '../../dist/testing/postgres.js';
-import { startRedis } from '../../dist/testing/redis.js';
+import { findPostgresBin, startPostgres } from '../../test/.build/test/support/postgres.js';
+import { startRedis } from '../../test/.build/test/support/redis.js';
 import { load, login, ratio, startVariant } from './lib.mjs';
 
 const REDIS_SERVER = '/usr/bin/redis-server';

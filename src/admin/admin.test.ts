@@ -2,9 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, B2B, cookieHeader, eventually, startHarness, tempDir, type Harness } from '../testing/harness.js';
-import { png } from '../testing/images.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { ADMIN, B2B, cookieHeader, eventually, startHarness, tempDir, type Harness } from '../../test/support/harness.js';
+import { png } from '../../test/support/images.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 
 const harnesses = closedAfterEach<Harness>();
 

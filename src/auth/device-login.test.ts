@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, B2B, TEST_SECRET, cookieHeader, startHarness, type Harness, type TestUser } from '../testing/harness.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { ADMIN, B2B, TEST_SECRET, cookieHeader, startHarness, type Harness, type TestUser } from '../../test/support/harness.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 import { DeviceCookies } from './device-cookie.js';
 
 const harnesses = closedAfterEach<Harness>();

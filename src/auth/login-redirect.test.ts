@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.js';
-import { startHarness, type Harness } from '../testing/harness.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { startHarness, type Harness } from '../../test/support/harness.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 import { loginRedirectLocation } from './login-redirect.js';
 
 const harnesses = closedAfterEach<Harness>();

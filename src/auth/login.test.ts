@@ -4,8 +4,8 @@ import request from 'supertest';
 import signature from 'cookie-signature';
 import bcrypt from 'bcrypt';
 import { describe, expect, it, vi } from 'vitest';
-import { ADMIN, B2B, TEST_SECRET, cookieHeader, sessionIdOf, startHarness, type Harness } from '../testing/harness.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { ADMIN, B2B, TEST_SECRET, cookieHeader, sessionIdOf, startHarness, type Harness } from '../../test/support/harness.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 
 const harnesses = closedAfterEach<Harness>();
 async function harness(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
@@ -93,7 +93,7 @@ describe('POST /api/login', () => {
     const long = 'x'.repeat(72);
     const dir = (await harness()).dir;
     const { writeUsersFile } = await import('../users/users-file.js');
-    const { makeUser } = await import('../testing/harness.js');
+    const { makeUser } = await import('../../test/support/harness.js');
     await writeUsersFile(path.join(dir, 'users.json'), [await makeUser({ username: 'carol', password: long, role: 'admin' })]);
     const h = await harness({ dir, users: undefined });
     const res = await request(h.app).post('/api/login').send({ username: 'carol', password: `${long}tail` });

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, B2B, cookieHeader, sessionIdOf, startHarness, type Harness } from '../testing/harness.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { ADMIN, B2B, cookieHeader, sessionIdOf, startHarness, type Harness } from '../../test/support/harness.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 
 const harnesses = closedAfterEach<Harness>();
 

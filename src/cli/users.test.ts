@@ -2,12 +2,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { cookieHeader, eventually, tempDir, startHarness, type Harness } from '../testing/harness.js';
+import { cookieHeader, eventually, tempDir, startHarness, type Harness } from '../../test/support/harness.js';
 import { spawn } from 'node:child_process';
-import { DIST, PACKAGE_VERSION, runNode } from '../testing/processes.js';
+import { DIST, PACKAGE_VERSION, runNode } from '../../test/support/processes.js';
 import { readUsersFile } from '../users/users-file.js';
 import { PasswordVerifier } from '../users/password.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 
 const verifier = new PasswordVerifier(4);
 const harnesses = closedAfterEach<Harness>();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
 import { resolveSessionSecrets, SECRET_FILE_NAME } from '../sessions/secret.js';
-import { tempDir } from '../testing/harness.js';
+import { tempDir } from '../../test/support/harness.js';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { readEnv } from './env-file.js';

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
-import { eventually, LogCapture, tempDir } from '../testing/harness.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { eventually, LogCapture, tempDir } from '../../test/support/harness.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 import { WatchedJsonFile } from './watched-json-file.js';
 
 const files = closedAfterEach<WatchedJsonFile<{ n: number }>>();

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, startHarness, type Harness } from '../testing/harness.js';
-import { PACKAGE_VERSION } from '../testing/processes.js';
+import { ADMIN, startHarness, type Harness } from '../../test/support/harness.js';
+import { PACKAGE_VERSION } from '../../test/support/processes.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../config/config.js';
-import { ADMIN, cookieHeader, startHarness, type Harness } from '../testing/harness.js';
-import { png } from '../testing/images.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { ADMIN, cookieHeader, startHarness, type Harness } from '../../test/support/harness.js';
+import { png } from '../../test/support/images.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 import { createHttpServer } from './http-server.js';
 
 const harnesses = closedAfterEach<Harness>();

@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, B2B, cookieHeader, startHarness, type Harness } from '../testing/harness.js';
-import { png } from '../testing/images.js';
-import { PACKAGE_VERSION } from '../testing/processes.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { ADMIN, B2B, cookieHeader, startHarness, type Harness } from '../../test/support/harness.js';
+import { png } from '../../test/support/images.js';
+import { PACKAGE_VERSION } from '../../test/support/processes.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 
 const harnesses = closedAfterEach<Harness>();
 async function harness(env: Record<string, string> = {}) {

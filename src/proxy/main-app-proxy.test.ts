@@ -3,8 +3,8 @@ import net from 'node:net';
 import request from 'supertest';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, B2B, cookieHeader, listen, startHarness, type Harness, type TestUser } from '../testing/harness.js';
-import { startStubMainApp, type StubMainApp } from '../testing/stub-main-app.js';
+import { ADMIN, B2B, cookieHeader, listen, startHarness, type Harness, type TestUser } from '../../test/support/harness.js';
+import { startStubMainApp, type StubMainApp } from '../../test/support/stub-main-app.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

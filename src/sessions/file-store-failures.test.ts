@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, cookieHeader, startHarness, tempDir, type Harness } from '../testing/harness.js';
+import { ADMIN, cookieHeader, startHarness, tempDir, type Harness } from '../../test/support/harness.js';
 
 /** A small tmpfs (root only): a disk that fills up or turns read-only on demand. */
 async function smallDisk(): Promise<string | undefined> {

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
-import { LogCapture, eventually, tempDir } from '../testing/harness.js';
-import { sessionFor, sessionStoreContract } from '../testing/session-store-contract.js';
+import { LogCapture, eventually, tempDir } from '../../test/support/harness.js';
+import { sessionFor, sessionStoreContract } from '../../test/support/session-store-contract.js';
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.js';
 import { principalOf, type StoredSession } from './session-store.js';
 

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, startHarness, type Harness } from '../testing/harness.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { ADMIN, startHarness, type Harness } from '../../test/support/harness.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 
 const harnesses = closedAfterEach<Harness>();
 async function harness(secure: string): Promise<Harness> {

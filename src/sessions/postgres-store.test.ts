@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
-import { findPostgresBin, startPostgres, type ThrowawayPostgres } from '../testing/postgres.js';
-import { requireProgram } from '../testing/programs.js';
-import { sessionFor, sessionStoreContract } from '../testing/session-store-contract.js';
+import { findPostgresBin, startPostgres, type ThrowawayPostgres } from '../../test/support/postgres.js';
+import { requireProgram } from '../../test/support/programs.js';
+import { sessionFor, sessionStoreContract } from '../../test/support/session-store-contract.js';
 import { PostgresSessionStore, type PostgresSessionStoreOptions } from './postgres-store.js';
 import type { StoredSession } from './session-store.js';
 

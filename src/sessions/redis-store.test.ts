@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { createLogger } from '../observability/logger.js';
-import { LogCapture } from '../testing/harness.js';
-import { requireProgram } from '../testing/programs.js';
-import { startRedis, type ThrowawayRedis } from '../testing/redis.js';
-import { sessionFor, sessionStoreContract } from '../testing/session-store-contract.js';
+import { LogCapture } from '../../test/support/harness.js';
+import { requireProgram } from '../../test/support/programs.js';
+import { startRedis, type ThrowawayRedis } from '../../test/support/redis.js';
+import { sessionFor, sessionStoreContract } from '../../test/support/session-store-contract.js';
 import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-store.js';
 import { principalOf, type StoredSession } from './session-store.js';
 

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../http/http-error.js';
-import { tempDir } from '../testing/harness.js';
-import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, animatedWebp, avif, gif, jpg, multiPictureJpeg, png } from '../testing/images.js';
+import { tempDir } from '../../test/support/harness.js';
+import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, animatedWebp, avif, gif, jpg, multiPictureJpeg, png } from '../../test/support/images.js';
 import { inspectImage } from './inspect-image.js';
 import { displayName } from './original-name.js';
 

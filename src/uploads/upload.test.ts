@@ -5,9 +5,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, B2B, cookieHeader, eventually, startHarness, tempDir, type Harness } from '../testing/harness.js';
-import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, avif, bigPng, gif, jpg, png } from '../testing/images.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { ADMIN, B2B, cookieHeader, eventually, startHarness, tempDir, type Harness } from '../../test/support/harness.js';
+import { GIF_1X1, GIF_PHP_POLYGLOT, HTML_PHP, SVG_WITH_SCRIPT, WEBP_1X1, ZIP_BYTES, avif, bigPng, gif, jpg, png } from '../../test/support/images.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 
 const harnesses = closedAfterEach<Harness>();
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { createLogger } from '../observability/logger.js';
-import { makeUser, tempDir } from '../testing/harness.js';
-import { userDirectoryContract } from '../testing/user-directory-contract.js';
+import { makeUser, tempDir } from '../../test/support/harness.js';
+import { userDirectoryContract } from '../../test/support/user-directory-contract.js';
 import { FileUserDirectory } from './file-directory.js';
 import { writeUsersFile } from './users-file.js';
 

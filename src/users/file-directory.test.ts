@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, B2B, cookieHeader, eventually, makeUser, startHarness, type Harness } from '../testing/harness.js';
+import { ADMIN, B2B, cookieHeader, eventually, makeUser, startHarness, type Harness } from '../../test/support/harness.js';
 import bcrypt from 'bcrypt';
 import { hashParameters } from './password.js';
 import { readUsersFile, writeUsersFile } from './users-file.js';
-import { closedAfterEach } from '../testing/vitest-cleanup.js';
+import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 
 const harnesses = closedAfterEach<Harness>();
 

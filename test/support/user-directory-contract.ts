@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { UserDirectory } from '../users/user.js';
+import type { UserDirectory } from '../../src/users/user.js';
 
 /**
  * The behaviour every user directory must have. `open` returns a directory that holds: "carol"

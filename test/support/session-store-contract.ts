@@ -1,5 +1,5 @@
 import { describe, expect, it, afterEach } from 'vitest';
-import { principalOf, type SessionStore, type StoredSession } from '../sessions/session-store.js';
+import { principalOf, type SessionStore, type StoredSession } from '../../src/sessions/session-store.js';
 
 type Factory = () => Promise<SessionStore>;
 

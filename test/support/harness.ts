@@ -5,12 +5,12 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import bcrypt from 'bcrypt';
 import type { Express } from 'express';
-import { createApp, type AppState } from '../app.js';
-import { loadConfig, type Config, type Env, type Role } from '../config/config.js';
-import { buildDeps, closeDeps, type AppDeps } from '../deps.js';
-import { createLogger } from '../observability/logger.js';
-import { writeUsersFile } from '../users/users-file.js';
-import type { User } from '../users/user.js';
+import { createApp, type AppState } from '../../src/app.js';
+import { loadConfig, type Config, type Env, type Role } from '../../src/config/config.js';
+import { buildDeps, closeDeps, type AppDeps } from '../../src/deps.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { writeUsersFile } from '../../src/users/users-file.js';
+import type { User } from '../../src/users/user.js';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
@@ -108,7 +108,7 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 1000
 export async function listen(h: Harness): Promise<{ url: string; port: number; server: import('node:http').Server; close(): Promise<void> }> {
   const http = await import('node:http');
   const server = http.createServer(h.app);
-  const proxy = (h.app as import('../app.js').SidecarApp).locals.proxy;
+  const proxy = (h.app as import('../../src/app.js').SidecarApp).locals.proxy;
   if (proxy) server.on('upgrade', (req, socket, head) => proxy.upgrade(req, socket as import('node:net').Socket, head));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as import('node:net').AddressInfo;

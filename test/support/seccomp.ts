@@ -8,7 +8,7 @@ import { requireProgram } from './programs.js';
 export const SYSCALLS = { setpriority: 141 } as const;
 
 /**
- * Compiles src/testing/deny-syscall.c into `dir` and answers the wrapper that runs a program with
+ * Compiles test/support/deny-syscall.c into `dir` and answers the wrapper that runs a program with
  * one system call failing with EPERM: [helper, number]. Undefined (suite skipped) without gcc on
  * a laptop; under CI=true a missing gcc fails the suite.
  */
@@ -16,6 +16,6 @@ export async function denySyscallWrapper(dir: string, syscall: keyof typeof SYSC
   const gcc = requireProgram('gcc', ['/usr/bin/gcc', '/usr/bin/cc']);
   if (!gcc) return undefined;
   const helper = path.join(dir, 'deny-syscall');
-  await promisify(execFile)(gcc, ['-O', '-Wall', '-o', helper, path.join(ROOT, 'src/testing/deny-syscall.c')]);
+  await promisify(execFile)(gcc, ['-O', '-Wall', '-o', helper, path.join(ROOT, 'test/support/deny-syscall.c')]);
   return [helper, String(SYSCALLS[syscall])];
 }
