@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_PATHS } from '../src/app.js';
 import { ADMIN, B2B, listen, startHarness, type Harness } from './support/harness.js';
 import { png } from './support/images.js';
+import { freePort } from './support/ports.js';
 import { call, startNginx, type Reply, type RunningNginx } from './support/nginx.js';
 import { parseLocations, pathsOf, selectLocation, type NginxLocation } from './support/nginx-locations.js';
 import { requireProgram } from './support/programs.js';
@@ -181,14 +182,34 @@ describe.skipIf(!nginxBin)('the shipped nginx config in a real nginx', () => {
     expect(served.headers['x-content-type-options']).toBe('nosniff');
     expect(served.body).toEqual(image);
     await fs.writeFile(path.join(h.config.uploads.dir, 'products', '.upload-x.tmp'), 'partial');
-    expect((await call(`${nginx.httpUrl}/uploads/products/.upload-x.tmp`)).status).toBe(404);
-    expect((await call(`${nginx.httpUrl}/uploads/products/`)).status).toBe(404);
+    for (const url of ['/uploads/products/.upload-x.tmp', '/uploads/products/', '/uploads/products/missing.png']) {
+      const missing = await call(`${nginx.httpUrl}${url}`);
+      expect(missing.status, url).toBe(404);
+      expect(missing.headers['content-type'], url).toBe('application/json');
+      expect(missing.json(), url).toEqual({ success: false, error: 'NOT_FOUND', message: 'Not found' });
+    }
+  });
+
+  it('answers the sidecar paths and the gated admin API with 503 JSON and Retry-After, never an HTML page, while the sidecar is down', async () => {
+    const down = await startNginx(nginxBin!, { sidecarPort: await freePort(), mainAppPort: main.port, uploadsDir: path.join(h.config.uploads.dir, 'products') });
+    try {
+      for (const [method, url] of [['GET', '/api/user'], ['POST', '/api/login'], ['GET', '/API/Admin/Sessions'], ['POST', '/api/images/upload'], ['GET', '/api/admin/users']] as const) {
+        const res = await call(`${down.httpUrl}${url}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+        expect(res.status, url).toBe(503);
+        expect(res.headers['retry-after'], url).toBe('5');
+        expect(res.json<{ error: string }>().error, url).toBe('SIDECAR_UNAVAILABLE');
+      }
+    } finally {
+      await down.stop();
+    }
   });
 
   it('refuses an upload over the body limit in nginx itself', async () => {
     const { cookie } = await login(nginx.httpUrl);
     const res = await call(`${nginx.httpUrl}/api/images/upload`, { method: 'POST', headers: { cookie, 'content-type': 'multipart/form-data; boundary=x' }, body: Buffer.alloc(12 * 1024 * 1024) });
     expect(res.status).toBe(413);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.json<{ error: string }>().error).toBe('FILE_TOO_LARGE');
   });
 
   describe('admin API spellings (Express routes case-insensitively, nginx normalises the path)', () => {
