@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Smoke test of a deployment: scripts/smoke.sh [--insecure] [--resolve HOST:PORT:ADDRESS] BASE_URL USERNAME
-# Health, login (password asked at a prompt), current user, an image upload, license counts,
-# logout; each step prints its HTTP status, and the last line is the verdict.
+# Health, login (password asked at a prompt), current user, an image upload, license counts, the
+# uploaded image's deletion, logout; each step prints its HTTP status, and the last line is the
+# verdict. The server is left as it was: the image it uploads is deleted again.
 #   --insecure                  accept a certificate curl cannot verify (a staging certificate)
 #   --resolve HOST:PORT:ADDRESS send requests for HOST:PORT to ADDRESS (a host not yet in DNS,
 #                               or one server behind a balancer); passed to curl as is
-# The uploaded 1x1 PNG stays on the server (the sidecar has no delete route): its URL is printed.
 set -uo pipefail
 
 usage() {
@@ -62,12 +62,13 @@ step health          200 "$BASE/health"
 step login           200 -X POST -H 'content-type: application/json' --data-binary @- "$BASE/api/login" <<<"$LOGIN_JSON"
 step user            200 "$BASE/api/user"
 step upload          200 -F "image=@$WORK/smoke.png;type=image/png" "$BASE/api/admin/upload-image"
-UPLOADED="$(sed -n 's/.*"imageUrl":"\([^"]*\)".*/\1/p' "$WORK/body" 2>/dev/null)"
+UPLOADED="$(sed -n 's/.*"filename":"\([0-9a-f]*\.[a-z]*\)".*/\1/p' "$WORK/body" 2>/dev/null)"
 step license-counts  200 "$BASE/api/admin/license-counts"
+# Only when the upload stored something; a failed upload has already failed the run.
+[ -n "$UPLOADED" ] && step delete-upload 204 -X DELETE "$BASE/api/admin/upload-image/$UPLOADED"
 step logout          200 -X POST "$BASE/api/logout"
 step user-after      401 "$BASE/api/user"
 
-[ -n "$UPLOADED" ] && echo "note  uploaded $UPLOADED (a 1x1 PNG; the sidecar has no delete route: remove it from UPLOAD_DIR by hand)"
 if [ "$FAILED" -eq 0 ]; then
   echo "VERDICT: PASS (all steps answered as expected)"
 else

@@ -204,6 +204,25 @@ describe.skipIf(!nginxBin)('the shipped nginx config in a real nginx', () => {
     }
   });
 
+  it('deletes an uploaded image through nginx on any spelling of its path: 204, then nginx serves it no more', async () => {
+    const { cookie } = await login(nginx.httpUrl);
+    const stored = async () => {
+      const res = await request(h.app).post('/api/admin/upload-image').set('cookie', cookie).attach('image', png(1, 1), 'a.png');
+      return res.body.filename as string;
+    };
+    for (const spelling of ['/api/admin/upload-image/', '/API/Admin/Upload-Image/']) {
+      const filename = await stored();
+      const res = await tracked(`${nginx.httpUrl}${spelling}${filename}`, { method: 'DELETE', headers: { cookie } });
+      expect({ spelling, status: res.status, reachedMain: res.reachedMain }).toEqual({ spelling, status: 204, reachedMain: false });
+      expect((await call(`${nginx.httpUrl}/uploads/products/${filename}`)).status).toBe(404);
+      await expect(fs.stat(path.join(h.config.uploads.dir, 'products', filename))).rejects.toThrow(/ENOENT/);
+    }
+    // nginx passes the path as sent; the sidecar, like Express, has no route for a doubled slash: its 404.
+    const kept = await stored();
+    const doubled = await tracked(`${nginx.httpUrl}/api//admin/upload-image/${kept}`, { method: 'DELETE', headers: { cookie } });
+    expect({ status: doubled.status, error: doubled.json<{ error: string }>().error, reachedMain: doubled.reachedMain }).toEqual({ status: 404, error: 'NOT_FOUND', reachedMain: false });
+  });
+
   it('refuses an upload over the body limit in nginx itself', async () => {
     const { cookie } = await login(nginx.httpUrl);
     const res = await call(`${nginx.httpUrl}/api/images/upload`, { method: 'POST', headers: { cookie, 'content-type': 'multipart/form-data; boundary=x' }, body: Buffer.alloc(12 * 1024 * 1024) });
@@ -270,6 +289,9 @@ describe.skipIf(!nginxBin)('the shipped nginx config in a real nginx', () => {
       ['POST', '/api/admin/upload-image/', 401],
       ['POST', '/API/Images/Upload', 401],
       ['POST', '/api/Admin/Upload-Image', 401],
+      ['DELETE', '/api/admin/upload-image/0123456789abcdef0123456789abcdef.png', 401],
+      ['DELETE', '/API/Admin/Upload-Image/0123456789abcdef0123456789abcdef.png/', 401],
+      ['DELETE', '/api/admin/upload-image/not-a-name/extra', 404],
     ] as const)('answers %s %s from the sidecar (%i), never from the main app', async (method, url, status) => {
       const res = await tracked(`${nginx.httpUrl}${url}`, { method, headers: json, body: method === 'POST' ? credentials : undefined });
       expect(res.status).toBe(status);
@@ -387,7 +409,7 @@ describe('the locations of nginx/sidecar.conf and admin-pages.conf, and the rout
   });
   afterAll(() => h?.close());
 
-  const OWNED = [...SESSION_PATHS, '/api/auth/verify', `/uploads/products/${SAMPLE}`];
+  const OWNED = [...SESSION_PATHS, '/api/auth/verify', `/uploads/products/${SAMPLE}`, '/api/admin/upload-image/0123456789abcdef0123456789abcdef.png'];
   const spellings = (p: string) => [p, `${p}/`, p.toUpperCase(), p.replace(/[a-z]+/, (w) => w[0]!.toUpperCase() + w.slice(1))];
 
   it('sends every path the sidecar owns, in every spelling, to the sidecar', () => {

@@ -49,26 +49,32 @@ function smoke(url: string, username: string, password: string, options: string[
 }
 
 describe.skipIf(!curl)('scripts/smoke.sh against a running sidecar', () => {
-  it('walks every step and reports PASS with the right password', async () => {
+  it('walks every step, reports PASS with the right password and leaves the upload directory as it was', async () => {
     const cwd = await tempDir();
     await fs.writeFile(path.join(cwd, 'admin-data.json'), JSON.stringify({ products: [], totalUsers: 0, totalSales: 0 }));
-    const server = await startServer({ cwd });
+    const products = path.join(cwd, 'uploads', 'products');
+    await fs.mkdir(products, { recursive: true });
+    await fs.writeFile(path.join(products, '0123456789abcdef0123456789abcdef.png'), 'an image the shop had');
+    const server = await startServer({ cwd, env: { UPLOAD_DIR: path.join(cwd, 'uploads') } });
     servers.push(server);
+    const before = await fs.readdir(products);
     const password = /password: (\S+)/.exec(server.output())![1]!;
     const { code, out } = await smoke(server.url, 'admin', password);
     expect(out).toMatch(/ok +health +200/);
     expect(out).toMatch(/ok +upload +200/);
     expect(out).toMatch(/ok +license-counts +200/);
+    expect(out).toMatch(/ok +delete-upload +204/);
+    expect(await fs.readdir(products)).toEqual(before);
     expect(out).toMatch(/ok +user-after +401/);
     expect(out).toContain('VERDICT: PASS');
     expect(out).not.toContain(password);
     expect(code).toBe(0);
   });
 
-  it.skipIf(!openssl)('with --resolve and --insecure passes through a self-signed HTTPS front under a host name no DNS knows, and names the image it left', async () => {
+  it.skipIf(!openssl)('with --resolve and --insecure passes through a self-signed HTTPS front under a host name no DNS knows, and deletes its image there too', async () => {
     const cwd = await tempDir();
     await fs.writeFile(path.join(cwd, 'admin-data.json'), JSON.stringify({ products: [], totalUsers: 0, totalSales: 0 }));
-    const server = await startServer({ cwd });
+    const server = await startServer({ cwd, env: { UPLOAD_DIR: path.join(cwd, 'uploads') } });
     servers.push(server);
     const password = /password: (\S+)/.exec(server.output())![1]!;
     const port = await selfSignedFront(cwd, server.port);
@@ -78,8 +84,8 @@ describe.skipIf(!curl)('scripts/smoke.sh against a running sidecar', () => {
     const passed = await smoke(url, 'admin', password, ['--insecure', ...resolve]);
     expect(passed.out).toContain('VERDICT: PASS');
     expect(passed.code).toBe(0);
-    const uploaded = /note +uploaded (\/uploads\/products\/\S+)/.exec(passed.out)![1]!;
-    expect((await fetch(`${server.url}${uploaded}`)).status).toBe(200);
+    expect(passed.out).toMatch(/ok +delete-upload +204/);
+    expect(await fs.readdir(path.join(cwd, 'uploads', 'products'))).toEqual([]);
 
     const untrusted = await smoke(url, 'admin', password, resolve);
     expect(untrusted.out).toMatch(/FAIL +health +000 .*certificate/);

@@ -59,7 +59,7 @@ export async function loginCeiling({ quick }) {
 }
 
 /** Runs this file as a child process measuring bcrypt.compare/s; resolves with {completed, seconds}. */
-function bcryptCeiling({ cost, parallel, seconds, warmupMs }) {
+export function bcryptCeiling({ cost, parallel, seconds, warmupMs }) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'ceiling', String(cost), String(parallel), String(seconds), String(warmupMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -17,6 +17,8 @@ import { dashboardBench } from './dashboard.mjs';
 import { loginCeiling } from './login-ceiling.mjs';
 import { loginStorm } from './login-storm.mjs';
 import { loginHeap } from './login-heap.mjs';
+import { loginBurst } from './login-burst.mjs';
+import { loginTiming } from './login-timing.mjs';
 import { reapBench } from './reap.mjs';
 import { scaleBench } from './scale.mjs';
 
@@ -28,6 +30,8 @@ const BENCHES = {
   dashboard: dashboardBench,
   'login-ceiling': loginCeiling,
   'login-storm': loginStorm,
+  'login-burst': loginBurst,
+  'login-timing': loginTiming,
   'login-heap': loginHeap,
   reap: reapBench,
   scale: scaleBench,

@@ -238,6 +238,17 @@ describe('the paths the sidecar owns, through the built-in proxy', () => {
     expect(main.seen).toEqual([]);
   });
 
+  it("keeps an admin's DELETE below /api/admin/upload-image, in any spelling, from the main app", async () => {
+    const { h, main } = await setup();
+    const cookie = await loginCookie(h, ADMIN);
+    const name = '0123456789abcdef0123456789abcdef.png';
+    for (const path of [`/api/admin/upload-image/${name}`, `/API/Admin/Upload-Image/${name}/`, `//api/admin/upload-image/${name}`, `/api/admin/upload-image%2F${name}`, '/api/admin/upload-image/a/b']) {
+      const res = await request(h.app).delete(path).set('cookie', cookie);
+      expect({ path, status: res.status, error: res.body.error, mainApp: res.headers['x-main-app'] }).toEqual({ path, status: 404, error: 'NOT_FOUND', mainApp: undefined });
+    }
+    expect(main.seen).toEqual([]);
+  });
+
   it('answers case and trailing-slash spellings with its own handlers, and other spellings with JSON 404', async () => {
     const { h } = await setup();
     const login = await request(h.app).post('/API/LOGIN').send(ADMIN);

@@ -35,14 +35,16 @@ describe('isOwnedPath', () => {
     for (const path of [...SESSION_PATHS, '/api/auth/verify', '/health', '/ready', '/metrics']) expect(isOwnedPath(canonicalPath(path)!), path).toBe(true);
   });
 
-  it('owns everything below /api/admin/sessions and /uploads/products', () => {
+  it('owns everything below /api/admin/sessions, /api/admin/upload-image and /uploads/products', () => {
     expect(isOwnedPath('/api/admin/sessions/abc')).toBe(true);
+    expect(isOwnedPath(canonicalPath('/API/Admin//Upload-Image/0123456789abcdef0123456789abcdef.png/')!)).toBe(true);
+    expect(isOwnedPath(canonicalPath('/api/admin/upload-image%2Fanything')!)).toBe(true);
     expect(isOwnedPath('/uploads/products')).toBe(true);
     expect(isOwnedPath('/uploads/products/a.png')).toBe(true);
   });
 
   it("leaves the main app's neighbouring paths to it", () => {
-    for (const path of ['/api/users', '/api/user/orders', '/api/login-history', '/api/admin/users', '/api/admin/sessionsx', '/uploads/productsx', '/uploads/other.png', '/admin']) {
+    for (const path of ['/api/users', '/api/user/orders', '/api/login-history', '/api/admin/users', '/api/admin/sessionsx', '/api/admin/upload-images', '/uploads/productsx', '/uploads/other.png', '/admin']) {
       expect(isOwnedPath(path), path).toBe(false);
     }
   });

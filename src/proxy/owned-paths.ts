@@ -1,7 +1,7 @@
 import { parse } from 'node:url';
 import { ADMIN_DATA_PATHS } from '../admin/routes.js';
 import { SESSIONS_ADMIN_PATH } from '../admin/sessions-routes.js';
-import { UPLOAD_PATHS } from '../uploads/routes.js';
+import { UPLOADED_IMAGES_PATH, UPLOAD_PATHS } from '../uploads/routes.js';
 
 /** Paths the sidecar answers itself, exactly (as nginx/sidecar.conf's `location =`). */
 export const OWNED_PATHS: readonly string[] = [
@@ -17,7 +17,7 @@ export const OWNED_PATHS: readonly string[] = [
 ];
 
 /** Paths the sidecar answers itself together with everything below them. */
-export const OWNED_PREFIXES: readonly string[] = [`/api${SESSIONS_ADMIN_PATH}`, '/uploads/products'];
+export const OWNED_PREFIXES: readonly string[] = [`/api${SESSIONS_ADMIN_PATH}`, `/api${UPLOADED_IMAGES_PATH}`, '/uploads/products'];
 
 /**
  * The path of a request URL in one spelling, so that every spelling a main app could take for a

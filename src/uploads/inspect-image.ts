@@ -28,6 +28,8 @@ const FORMATS: Record<string, { extension: string; walk: WalkStructure }> = {
 const HEAD_BYTES = 512 * 1024;
 
 export const ACCEPTED_TYPES = Object.keys(FORMATS);
+/** The extensions stored images get (png, jpg, ...). */
+export const IMAGE_EXTENSIONS = Object.values(FORMATS).map((f) => f.extension);
 
 function unsupported(reason: string): HttpError {
   return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `${reason} Accepted: PNG, JPEG, GIF, WebP, AVIF.`, {

@@ -5,17 +5,26 @@ import { Router, type Request, type Response } from 'express';
 import type { Metrics } from '../observability/metrics.js';
 import type { Config } from '../config/config.js';
 import { requireRole } from '../auth/require-role.js';
+import { HttpError, validationError } from '../http/http-error.js';
 import { displayName } from './original-name.js';
-import { inspectImage } from './inspect-image.js';
+import { IMAGE_EXTENSIONS, inspectImage } from './inspect-image.js';
 import { noFileError, receiveFile } from './receive.js';
 
 export const UPLOAD_PATHS = ['/admin/upload-image', '/images/upload'];
+/** DELETE <this>/<filename> removes a stored image; the path and everything below it is the sidecar's. */
+export const UPLOADED_IMAGES_PATH = '/admin/upload-image';
+
+/** The names publish() gives: 32 lowercase hex digits, a dot and a stored image's extension. Nothing else can name a file to delete. */
+const STORED_NAME = new RegExp(`^[0-9a-f]{32}\\.(?:${IMAGE_EXTENSIONS.join('|')})$`);
 
 export function productsDir(config: Config): string {
   return path.join(config.uploads.dir, 'products');
 }
 
-/** POST /api/admin/upload-image and POST /api/images/upload, for super_admin and admin. */
+/**
+ * POST /api/admin/upload-image and POST /api/images/upload, for super_admin and admin; DELETE
+ * /api/admin/upload-image/<filename> removes what an upload stored (its answer's `filename`).
+ */
 export function uploadRoutes(config: Config, metrics: Metrics): Router {
   const dir = productsDir(config);
   const receive = receiveFile(dir, config.uploads.maxBytes);
@@ -49,6 +58,21 @@ export function uploadRoutes(config: Config, metrics: Metrics): Router {
       width: image.width,
       height: image.height,
     });
+  });
+
+  router.delete(`${UPLOADED_IMAGES_PATH}/:filename`, requireRole('super_admin', 'admin'), async (req: Request, res: Response) => {
+    const filename = req.params.filename as string;
+    if (!STORED_NAME.test(filename)) {
+      throw validationError('Not the name of an uploaded image: give the filename an upload answered (32 hex digits and the extension)', { fields: ['filename'] });
+    }
+    try {
+      await fs.unlink(path.join(dir, filename));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, 'NOT_FOUND', 'No uploaded image has this name');
+      throw error;
+    }
+    req.log.info({ audit: 'upload-delete', user: req.user?.username, ip: req.ip, filename }, 'image deleted');
+    res.status(204).end();
   });
   return router;
 }

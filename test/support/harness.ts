@@ -11,12 +11,11 @@ import { buildDeps, closeDeps, type AppDeps } from '../../src/deps.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { writeUsersFile } from '../../src/users/users-file.js';
 import type { User } from '../../src/users/user.js';
+import { tempDir } from './temp-dir.js';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
-export async function tempDir(prefix = 'sidecar-test-'): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
-}
+export { tempDir };
 
 export interface TestUser {
   username: string;

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { freePort } from './ports.js';
 import path from 'node:path';
 import { ROOT, } from './processes.js';
-import { tempDir } from './harness.js';
+import { tempDir } from './temp-dir.js';
 
 export interface RunningNginx {
   httpUrl: string;

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { tempDir } from './harness.js';
+import { tempDir } from './temp-dir.js';
 import { freePort } from './ports.js';
 
 export function findPostgresBin(): string | undefined {
