@@ -193,7 +193,7 @@ describe.skipIf(!nginxBin)('the shipped nginx config in a real nginx', () => {
   it('answers the sidecar paths and the gated admin API with 503 JSON and Retry-After, never an HTML page, while the sidecar is down', async () => {
     const down = await startNginx(nginxBin!, { sidecarPort: await freePort(), mainAppPort: main.port, uploadsDir: path.join(h.config.uploads.dir, 'products') });
     try {
-      for (const [method, url] of [['GET', '/api/user'], ['POST', '/api/login'], ['GET', '/API/Admin/Sessions'], ['POST', '/api/images/upload'], ['GET', '/api/admin/users']] as const) {
+      for (const [method, url] of [['GET', '/api/user'], ['POST', '/api/login'], ['GET', '/API/Admin/Sessions'], ['POST', '/api/images/upload'], ['GET', '/api/admin/users'], ['DELETE', '/api/admin/upload-image/0123456789abcdef0123456789abcdef.png']] as const) {
         const res = await call(`${down.httpUrl}${url}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
         expect(res.status, url).toBe(503);
         expect(res.headers['retry-after'], url).toBe('5');
