@@ -1,16 +1,24 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { cookieHeader, eventually, tempDir, startHarness, type Harness } from '../../test/support/harness.js';
 import { spawn } from 'node:child_process';
 import { DIST, PACKAGE_VERSION, runNode } from '../../test/support/processes.js';
 import { readUsersFile } from '../users/users-file.js';
 import { PasswordVerifier } from '../users/password.js';
 import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
+import { failLogins, loginStatus } from '../../test/support/logins.js';
+import { makeUser, ADMIN } from '../../test/support/harness.js';
+import { startServer, type RunningServer } from '../../test/support/processes.js';
+import { writeUsersFile } from '../users/users-file.js';
 
 const verifier = new PasswordVerifier(4);
 const harnesses = closedAfterEach<Harness>();
+const servers: RunningServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop('SIGKILL')));
+});
 
 async function users(cwd: string, args: string[], input = '') {
   return runNode('cli/users.js', args, { cwd, env: { BCRYPT_COST: '4' }, input, timeoutMs: 60_000 });
@@ -106,7 +114,7 @@ describe('npm run users', () => {
     expect((await users(cwd, ['passwd', 'nobody'], 'x-password\n')).stderr).toContain('No user "nobody"');
     expect((await users(cwd, ['add', 'erin'], 'erin-password\n')).stderr).toContain('add needs --role');
     expect((await users(cwd, ['frobnicate', 'x'])).code).toBe(2);
-  });
+  }, 60_000);
 
   it('loses no user when six adds run at once', async () => {
     const cwd = await tempDir();
@@ -193,5 +201,102 @@ describe('npm run users', () => {
     expect((await users(cwd, ['passwd', 'carol'], 'another-password\n')).code).toBe(0);
     const stat = await fs.stat(file);
     expect([stat.uid, stat.gid, stat.mode & 0o777]).toEqual([65534, 65534, 0o600]);
+  });
+
+  it('lists every command in --help, answers --help for each command, and refuses an unknown command in one line with exit code 2', async () => {
+    const cwd = await tempDir();
+    const commands = ['add', 'passwd', 'remove', 'disable', 'enable', 'list', 'bans', 'unban', 'import'];
+    const help = await users(cwd, ['--help']);
+    for (const command of commands) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of commands) {
+      const one = await users(cwd, [command, '--help']);
+      expect(one).toMatchObject({ code: 0, stderr: '' });
+      expect(one.stdout).toMatch(new RegExp(`^Usage: npm run users -- ${command}\\b`));
+    }
+    expect(await users(cwd, ['frobnicate', 'x'])).toEqual({ code: 2, stdout: '', stderr: 'Unknown command "frobnicate"; run npm run users -- --help for the list of commands.\n' });
+    expect(await fs.readdir(cwd)).toEqual([]);
+  }, 60_000);
+
+  it('keeps fields and top-level keys it does not know through add, passwd, disable, enable and remove of other users', async () => {
+    const cwd = await tempDir();
+    const file = path.join(cwd, 'users.json');
+    const carol = { ...(await makeUser({ username: 'carol', password: 'carol-password', role: 'admin' }, 'carol-id')), email: 'carol@example.com', tenantId: 'km', phone: '+387 33 000', settings: { theme: 'dark' } };
+    await fs.writeFile(file, JSON.stringify({ version: 2, exportedBy: 'shop', users: [carol] }), { mode: 0o600 });
+    await users(cwd, ['add', 'dave', '--role', 'admin'], 'dave-password\n');
+    for (const command of ['passwd', 'disable', 'enable', 'remove']) expect((await users(cwd, [command, 'dave'], 'another-password\n')).code).toBe(0);
+    const after = JSON.parse(await fs.readFile(file, 'utf8'));
+    expect(after).toEqual({ version: 2, exportedBy: 'shop', users: [carol] });
+  }, 60_000);
+
+  describe('bans and unban without Redis (the server\'s control socket)', () => {
+    it('shows the bans of an IP and a user that failed logins, lifts them by IP, and the next login from that IP succeeds', async () => {
+      const cwd = await tempDir();
+      await writeUsersFile(path.join(cwd, 'users.json'), [await makeUser(ADMIN)]);
+      const env = { LOGIN_MAX_FAILURES: '2', LOGIN_MAX_FAILURES_PER_IP: '3', LOGIN_BAN_TIME: '600' };
+      const server = await startServer({ cwd, env });
+      servers.push(server);
+      const socket = path.join(cwd, 'sessions', 'control.sock');
+      expect((await fs.stat(socket)).mode & 0o777).toBe(0o600);
+
+      expect(await failLogins(server.url, ADMIN.username, 2)).toEqual([401, 401]);
+      expect(await failLogins(server.url, 'nobody', 1)).toEqual([401]);
+      expect(await loginStatus(server.url, ADMIN)).toBe(429);
+
+      const bans = await runNode('cli/users.js', ['bans'], { cwd, env });
+      expect(bans.code).toBe(0);
+      const lines = bans.stdout.trim().split('\n').sort();
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^IP 127\.0\.0\.1 +attempts 5 \(limit 3\)  ends in (9|10) min \d+ s$/);
+      expect(lines[1]).toMatch(/^user "alice" from 127\.0\.0\.1 +attempts 4 \(limit 2\)  ends in (9|10) min \d+ s$/);
+
+      const unban = await runNode('cli/users.js', ['unban', '127.0.0.1'], { cwd, env });
+      expect(unban.code).toBe(0);
+      expect(unban.stdout.trim().split('\n').sort()).toEqual([
+        'Cleared the failure count of user "nobody" from 127.0.0.1 (1 attempts).',
+        'Lifted the ban on IP 127.0.0.1 (5 attempts).',
+        'Lifted the ban on user "alice" from 127.0.0.1 (4 attempts).',
+      ]);
+      expect(await loginStatus(server.url, ADMIN)).toBe(200);
+      expect(await runNode('cli/users.js', ['bans'], { cwd, env })).toMatchObject({ code: 0, stdout: 'No login bans.\n' });
+      expect(await runNode('cli/users.js', ['unban', '127.0.0.1'], { cwd, env })).toEqual({ code: 1, stdout: '', stderr: 'Nothing to lift: no ban and no failure count for "127.0.0.1".\n' });
+
+      expect(await server.stop()).toBe(0);
+      await expect(fs.access(socket)).rejects.toThrow();
+    }, 60_000);
+
+    it('lifts the bans of a username from every IP, leaving other users\' bans', async () => {
+      const cwd = await tempDir();
+      await writeUsersFile(path.join(cwd, 'users.json'), [await makeUser(ADMIN)]);
+      const env = { LOGIN_MAX_FAILURES: '2' };
+      const server = await startServer({ cwd, env });
+      servers.push(server);
+      await failLogins(server.url, ADMIN.username, 2);
+      await failLogins(server.url, 'mallory', 2);
+      const unban = await runNode('cli/users.js', ['unban', 'ALICE'], { cwd, env });
+      expect(unban).toMatchObject({ code: 0, stdout: 'Lifted the ban on user "alice" from 127.0.0.1 (3 attempts).\n' });
+      expect((await runNode('cli/users.js', ['bans'], { cwd, env })).stdout).toMatch(/^user "mallory" from 127\.0\.0\.1 +attempts 3 \(limit 2\) /);
+      expect(await loginStatus(server.url, ADMIN)).toBe(200);
+    }, 60_000);
+
+    it('says that the server is not running, with exit code 3, when nothing answers on the socket', async () => {
+      const cwd = await tempDir();
+      for (const args of [['bans'], ['unban', '127.0.0.1']]) {
+        const result = await users(cwd, args);
+        expect(result.code).toBe(3);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toBe(`The sidecar is not running: nothing answers on ${path.join(cwd, 'sessions', 'control.sock')}. Without Redis the bans live in the server's memory and end with it, so there is nothing to list or lift. (Started with another SESSION_DIR or CONTROL_SOCKET? Run this command with the same settings.)\n`);
+      }
+    });
+
+    it('takes over a socket file a killed server left', async () => {
+      const cwd = await tempDir();
+      await writeUsersFile(path.join(cwd, 'users.json'), [await makeUser(ADMIN)]);
+      const first = await startServer({ cwd });
+      expect(await first.stop('SIGKILL')).toBeNull();
+      await fs.access(path.join(cwd, 'sessions', 'control.sock'));
+      const second = await startServer({ cwd });
+      servers.push(second);
+      expect(await users(cwd, ['bans'])).toMatchObject({ code: 0, stdout: 'No login bans.\n' });
+    }, 60_000);
   });
 });
