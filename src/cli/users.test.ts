@@ -4,6 +4,8 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cookieHeader, eventually, tempDir, startHarness, type Harness } from '../../test/support/harness.js';
 import { spawn } from 'node:child_process';
+import { randomBytes, scryptSync } from 'node:crypto';
+import bcrypt from 'bcrypt';
 import { DIST, PACKAGE_VERSION, runNode } from '../../test/support/processes.js';
 import { readUsersFile } from '../users/users-file.js';
 import { PasswordVerifier } from '../users/password.js';
@@ -298,5 +300,120 @@ describe('npm run users', () => {
       servers.push(second);
       expect(await users(cwd, ['bans'])).toMatchObject({ code: 0, stdout: 'No login bans.\n' });
     }, 60_000);
+  });
+
+  describe('import', () => {
+    const scryptHash = (password: string) => {
+      const salt = randomBytes(16).toString('hex');
+      return `${scryptSync(password, salt, 64).toString('hex')}.${salt}`;
+    };
+    const writeJson = async (dir: string, name: string, value: unknown) => {
+      const file = path.join(dir, name);
+      await fs.writeFile(file, JSON.stringify(value));
+      return file;
+    };
+    const importUsers = (cwd: string, args: string[], env: Record<string, string> = {}) => runNode('cli/users.js', ['import', ...args], { cwd, env: { BCRYPT_COST: '4', ...env }, timeoutMs: 60_000 });
+
+    it("merges a bare array with hashes under password and password_hash and the main app's role names through ROLE_MAP, keeping the users already there", async () => {
+      const cwd = await tempDir();
+      const file = path.join(cwd, 'users.json');
+      await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+      const [carol] = (await readUsersFile(file))!;
+      const daveHash = await bcrypt.hash('dave-password', 4);
+      const erinHash = await bcrypt.hash('erin-password', 4);
+      const source = await writeJson(cwd, 'old.json', [
+        { username: 'dave', password: daveHash, role: 'customer' },
+        { id: 7, username: 'erin', password_hash: erinHash, role: 'admin', created_at: '2024-01-02T03:04:05.000Z' },
+      ]);
+
+      const result = await importUsers(cwd, [source], { ROLE_MAP: 'customer:b2b_user' });
+      expect(result).toEqual({ code: 0, stdout: `Imported 2 users into ${file}: dave, erin.\n`, stderr: '' });
+      const after = (await readUsersFile(file))!;
+      expect(after).toHaveLength(3);
+      expect(after[0]).toEqual(carol);
+      expect(after[1]).toMatchObject({ username: 'dave', role: 'b2b_user', passwordHash: daveHash });
+      expect(after[1]!.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(after[2]).toEqual({ id: '7', username: 'erin', role: 'admin', passwordHash: erinHash, createdAt: '2024-01-02T03:04:05.000Z' });
+      expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+
+      const again = await importUsers(cwd, [source], { ROLE_MAP: 'customer:b2b_user' });
+      expect(again).toMatchObject({ code: 1 });
+      expect(again.stderr).toContain('users[0] ("dave") field "username": "dave" already in');
+      expect(await importUsers(cwd, [await writeJson(cwd, 'same.json', { users: [after[2]] })])).toEqual({ code: 0, stdout: `Imported 0 users into ${file}.\nAlready there, unchanged: erin.\n`, stderr: '' });
+    }, 60_000);
+
+    it("imports the main app's users export (scrypt hashes, snake_case columns, is_active) so those users log in, keeping their other columns", async () => {
+      const h = await startHarness({ users: [] });
+      harnesses.push(h);
+      const row = (username: string, extra: Record<string, unknown>) => ({
+        id: `${username}-id`, username, email: `${username}@shop.example`, password: scryptHash(`${username}-password`), role: 'b2b_user',
+        tenant_id: 'km', is_active: true, company_name: 'Shop d.o.o.', phone: null, country: 'BA', branch_type: 'main_company', ...extra,
+      });
+      const source = await writeJson(h.dir, 'export.json', [row('frank', {}), row('gina', { is_active: false, role: 'admin' })]);
+      expect(await importUsers(h.dir, [source])).toMatchObject({ code: 0, stdout: `Imported 2 users into ${h.config.users.file}: frank, gina.\n` });
+      const [frank, gina] = (await readUsersFile(h.config.users.file))!;
+      expect(frank).toEqual({ id: 'frank-id', username: 'frank', email: 'frank@shop.example', passwordHash: expect.stringMatching(/^[0-9a-f]{128}\.[0-9a-f]{32}$/), role: 'b2b_user', tenantId: 'km', companyName: 'Shop d.o.o.', country: 'BA', branchType: 'main_company' });
+      expect(gina).toMatchObject({ role: 'admin', disabled: true });
+
+      await eventually(async () => (await h.deps.users.findByUsername('gina')) !== undefined);
+      expect((await request(h.app).post('/api/login').send({ username: 'frank', password: 'frank-password' })).body).toMatchObject({ username: 'frank', tenantId: 'km' });
+      expect((await request(h.app).post('/api/login').send({ username: 'gina', password: 'gina-password' })).status).toBe(401);
+    }, 60_000);
+
+    const BROKEN = async () => [
+      { username: 'hank', password: await bcrypt.hash('hank-password', 4), role: 'owner' },
+      { username: 'ivy', role: 'admin' },
+      { username: 'jack', password: 'plain-text-password', role: 'admin', email: 'not-an-email' },
+      { username: 'kim', password: await bcrypt.hash('kim-password', 4), role: 'admin' },
+      { username: 'kim', password: await bcrypt.hash('kim-password', 4), role: 'admin' },
+      { username: 'carol', password: await bcrypt.hash('carol-password', 4), role: 'admin' },
+      { username: 'has space', password: await bcrypt.hash('x-password', 4), role: 'admin' },
+      { username: 'lena', password: await bcrypt.hash('lena-password', 4), role: 'b2b_user', tenantId: 'eur' },
+    ];
+
+    it('reports every problem at once, with the entry, username and field, and writes nothing', async () => {
+      const cwd = await tempDir();
+      const file = path.join(cwd, 'users.json');
+      await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+      const before = await fs.readFile(file, 'utf8');
+      const result = await importUsers(cwd, [await writeJson(cwd, 'broken.json', await BROKEN())]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.split('\n').slice(0, -1)).toEqual([
+        'users[0] ("hank") field "role": Invalid option: expected one of "super_admin"|"admin"|"b2b_user"',
+        'users[1] ("ivy") field "passwordHash": Invalid input: expected string, received undefined',
+        'users[2] ("jack") field "passwordHash": must be a bcrypt hash ($2a$, $2b$ or $2y$) or a scrypt hex.salt hash',
+        'users[2] ("jack") field "email": must be an email address',
+        'users[6] ("has space") field "username": letters, digits and . _ @ - only, at most 64',
+        'users[4] ("kim") field "username": "kim" appears twice in the import',
+        `users[5] ("carol") field "username": "carol" already in ${file}; the existing user is kept`,
+        `7 problems in ${path.join(cwd, 'broken.json')}; nothing was written to ${file}. Fix them, or run with --skip-invalid to import the valid entries.`,
+      ]);
+      expect(await fs.readFile(file, 'utf8')).toBe(before);
+    }, 60_000);
+
+    it('with --skip-invalid writes the valid entries and lists the skipped ones', async () => {
+      const cwd = await tempDir();
+      const file = path.join(cwd, 'users.json');
+      await users(cwd, ['add', 'carol', '--role', 'admin'], 'carol-password\n');
+      const [carol] = (await readUsersFile(file))!;
+      const result = await importUsers(cwd, [await writeJson(cwd, 'broken.json', await BROKEN()), '--skip-invalid']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(`Imported 2 users into ${file}: kim, lena.\nSkipped 7 problems (listed above).\n`);
+      expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(7);
+      expect(result.stderr).toMatch(/^skipped: users\[0\] \("hank"\) field "role"/);
+      const after = (await readUsersFile(file))!;
+      expect(after.map((u) => u.username)).toEqual(['carol', 'kim', 'lena']);
+      expect(after[0]).toEqual(carol);
+      expect(after[2]).toMatchObject({ tenantId: 'eur' });
+    }, 60_000);
+
+    it('refuses a file that is neither a users file nor an array, and a missing file, writing nothing', async () => {
+      const cwd = await tempDir();
+      const shape = await importUsers(cwd, [await writeJson(cwd, 'odd.json', { people: [] })]);
+      expect(shape).toEqual({ code: 1, stdout: '', stderr: `${path.join(cwd, 'odd.json')}: expected {"users":[...]} or an array of users.\n` });
+      expect(await importUsers(cwd, ['missing.json'])).toEqual({ code: 1, stdout: '', stderr: 'Cannot read missing.json: no such file\n' });
+      expect(await fs.readdir(cwd)).toEqual(['odd.json']);
+    });
   });
 });
