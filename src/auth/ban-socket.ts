@@ -57,6 +57,7 @@ function serve(connection: net.Socket, bans: Bans, logger: Logger): void {
   connection.on('data', (chunk: string) => {
     buffered += chunk;
     if (buffered.length > MAX_LINE && !buffered.includes('\n')) {
+      connection.removeAllListeners('data');
       connection.end(`${JSON.stringify({ ok: false, error: 'request line too long' })}\n`);
       return;
     }
