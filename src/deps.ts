@@ -6,6 +6,8 @@ import type { Config } from './config/config.js';
 import { DeviceCookies } from './auth/device-cookie.js';
 import { DeviceRegulation } from './auth/device-regulation.js';
 import { LoginRegulation } from './auth/regulation.js';
+import { BanList, memoryKeys } from './auth/bans.js';
+import { countsPrefix } from './auth/login-counters.js';
 import { LoginService } from './auth/login-service.js';
 import { PasswordQueue } from './auth/password-queue.js';
 import { Metrics } from './observability/metrics.js';
@@ -38,6 +40,8 @@ export interface AppDeps {
   verifier: PasswordVerifier;
   passwordQueue: PasswordQueue;
   regulation: LoginRegulation;
+  /** The login bans when this process keeps them (no Redis), for the control socket; in Redis the users command reads them itself. */
+  localBans: BanList | undefined;
   loginService: LoginService;
   /** Undefined when DEVICE_COOKIES=false. */
   deviceCookies: DeviceCookies | undefined;
@@ -64,11 +68,12 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   // With Redis, failure counts are shared by every process; prefixed beside the session keys.
   const { redisTimeoutMs } = config.session;
   const redis = sessionStore instanceof RedisSessionStore ? boundedRedis(sessionStore.redis, redisTimeoutMs) : undefined;
-  const countsPrefix = config.session.redisPrefix.replace(/[^:]*:?$/, '');
-  const regulation = new LoginRegulation(config.login, redis, countsPrefix);
+  const prefix = countsPrefix(config.session.redisPrefix);
+  const regulation = new LoginRegulation(config.login, redis, prefix);
   const { device } = config.login;
   const deviceCookies = device.enabled ? new DeviceCookies({ secrets, maxAgeSeconds: device.maxAgeSeconds }) : undefined;
-  const devices = device.enabled ? new DeviceRegulation({ maxFailures: device.maxFailures, windowSeconds: config.login.windowSeconds }, redis, countsPrefix) : undefined;
+  const devices = device.enabled ? new DeviceRegulation({ maxFailures: device.maxFailures, windowSeconds: config.login.windowSeconds }, redis, prefix) : undefined;
+  const localBans = redis ? undefined : new BanList({ pair: regulation.perUser, ip: regulation.perIp, device: devices?.limiter }, memoryKeys);
   const loginService = new LoginService({ users, verifier, passwordQueue, regulation, devices });
   const uploadStats = new UploadStats(productsDir(config));
   const metrics = new Metrics({
@@ -79,7 +84,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   });
   const logins = new LoginStats();
   logins.onRecord((outcome) => metrics.login(outcome));
-  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, loginService, deviceCookies, adminData, logins, uploadStats, metrics };
+  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, localBans, loginService, deviceCookies, adminData, logins, uploadStats, metrics };
 }
 
 /**

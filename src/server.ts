@@ -1,6 +1,6 @@
 import './process/require-node.js';
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { createApp, type AppState } from './app.js';
 import { handleServerArgs } from './cli/server-args.js';
 import { loadConfig, type Config, type Env } from './config/config.js';
@@ -8,6 +8,7 @@ import { readEnv } from './config/env-file.js';
 import { ConfigError } from './config/errors.js';
 import { redactText } from './config/redact.js';
 import { describeUnknown, unknownVariables } from './config/unknown-variables.js';
+import { listenBanSocket } from './auth/ban-socket.js';
 import { buildDeps, closeDeps, type AppDeps } from './deps.js';
 import { createHttpServer } from './http/http-server.js';
 import { listenProblem } from './http/listen-problem.js';
@@ -35,6 +36,7 @@ async function main(env: Env): Promise<void> {
   }
 
   const deps = await buildDeps(config, logger);
+  const control = config.controlSocket && deps.localBans ? await listenBanSocket(config.controlSocket, deps.localBans, logger) : undefined;
   await tryLowerThreadpoolPriority(config.login.threadpoolSize, config.login.threadpoolNice, logger);
   keepFreedMemory();
   const state: AppState = { draining: false };
@@ -57,14 +59,15 @@ async function main(env: Env): Promise<void> {
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => void shutdown(signal, config.shutdownTimeoutSeconds * 1000, { server, deps, state, logger }));
+    process.once(signal, () => void shutdown(signal, config.shutdownTimeoutSeconds * 1000, { server, control, deps, state, logger }));
   }
 }
 
 /** Stops accepting, lets in-flight requests finish (at most `timeoutMs`), closes stores and pools, exits 0. */
-async function shutdown(signal: string, timeoutMs: number, { server, deps, state, logger }: { server: Server; deps: AppDeps; state: AppState; logger: Logger }): Promise<void> {
+async function shutdown(signal: string, timeoutMs: number, { server, control, deps, state, logger }: { server: Server; control?: NetServer; deps: AppDeps; state: AppState; logger: Logger }): Promise<void> {
   logger.info({ signal, timeoutMs }, 'draining: no new connections, finishing in-flight requests');
   state.draining = true;
+  control?.close(); // removes the socket file
   const forced = setTimeout(() => {
     logger.warn('shutdown timeout: closing the connections still open');
     server.closeAllConnections();

@@ -1,5 +1,6 @@
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { storeUnavailable } from '../sessions/session-store.js';
+import { createCounter } from './login-counters.js';
 
 export interface DeviceRegulationSettings {
   /** Failed logins through one device cookie, per window, before the device loses its trust. */
@@ -16,11 +17,11 @@ export interface DeviceRegulationSettings {
  * through the per-IP regulation like any other. Shared through Redis like the other counts.
  */
 export class DeviceRegulation {
-  private readonly limiter: RateLimiterAbstract;
+  /** The devices' counts; the ban list reads and clears them too. */
+  readonly limiter: RateLimiterAbstract;
 
   constructor(settings: DeviceRegulationSettings, redis?: unknown, keyPrefix = 'sidecar:') {
-    const options = { keyPrefix: `${keyPrefix}login-fail-device`, points: settings.maxFailures, duration: settings.windowSeconds };
-    this.limiter = redis ? new RateLimiterRedis({ ...options, storeClient: redis, useRedisPackage: true }) : new RateLimiterMemory(options);
+    this.limiter = createCounter('device', settings.maxFailures, settings.windowSeconds, redis, keyPrefix);
   }
 
   /** Claims one attempt for the device; false (the claim kept, past the limit anyway) when the device has used its attempts. */

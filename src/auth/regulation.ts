@@ -1,7 +1,8 @@
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { HttpError } from '../http/http-error.js';
 import { storeUnavailable } from '../sessions/session-store.js';
 import { regulationAddress } from './client-address.js';
+import { createCounter, pairKey } from './login-counters.js';
 
 export interface RegulationSettings {
   /** Failed logins for one username from one client IP before that pair is banned. */
@@ -35,26 +36,23 @@ export interface Reservation {
  * back. The counts live in Redis when a client is given, so every process shares them.
  */
 export class LoginRegulation {
-  private readonly perUser: RateLimiterAbstract;
-  private readonly perIp: RateLimiterAbstract;
+  /** The (IP, username) pairs' and the IPs' counts; the ban list reads and clears them too. */
+  readonly perUser: RateLimiterAbstract;
+  readonly perIp: RateLimiterAbstract;
 
   constructor(
     private readonly settings: RegulationSettings,
     redis?: unknown,
     keyPrefix = 'sidecar:',
   ) {
-    const make = (name: string, points: number) => {
-      const options = { keyPrefix: `${keyPrefix}login-fail-${name}`, points, duration: settings.windowSeconds };
-      return redis ? new RateLimiterRedis({ ...options, storeClient: redis, useRedisPackage: true }) : new RateLimiterMemory(options);
-    };
-    this.perUser = make('user', settings.maxFailuresPerUser);
-    this.perIp = make('ip', settings.maxFailuresPerIp);
+    this.perUser = createCounter('user', settings.maxFailuresPerUser, settings.windowSeconds, redis, keyPrefix);
+    this.perIp = createCounter('ip', settings.maxFailuresPerIp, settings.windowSeconds, redis, keyPrefix);
   }
 
   /** Claims one attempt for the pair and the IP; throws a 429 with Retry-After, claiming nothing, when either is used up. */
   async reserve(clientIp: string, username: string): Promise<Reservation> {
     const ip = regulationAddress(clientIp);
-    const pair = `${ip}|${username.toLowerCase()}`;
+    const pair = pairKey(ip, username);
     const [user, addr] = await this.guard(Promise.all([consumeOne(this.perUser, pair), consumeOne(this.perIp, ip)]));
     const refused = [user, addr].filter((r) => r.consumedPoints > r.limit);
     if (refused.length > 0) {

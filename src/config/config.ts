@@ -110,6 +110,8 @@ export interface Config {
   };
   logLevel: string;
   metricsToken: string | undefined;
+  /** The Unix socket on which the server answers `npm run users -- bans|unban` without Redis; undefined: none. */
+  controlSocket: string | undefined;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -167,6 +169,7 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
     }
   }
   const logLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
+  const sessionDir = path.resolve(cwd, read.string('SESSION_DIR', './sessions'));
 
   const config: Config = {
     port: read.integer('PORT', 3001, 0, 65535),
@@ -177,7 +180,7 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
       rolling: read.boolean('SESSION_ROLLING', !shared),
       secrets,
       store,
-      dir: path.resolve(cwd, read.string('SESSION_DIR', './sessions')),
+      dir: sessionDir,
       table: read.pattern('SESSION_TABLE', 'session', /^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a table name, optionally schema.table (letters, digits, _)'),
       ttlSeconds,
       touchIntervalSeconds: read.integer('SESSION_TOUCH_INTERVAL', Math.max(1, Math.floor(ttlSeconds / 10)), 0, ttlSeconds),
@@ -222,6 +225,7 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
     http: readHttp(read),
     logLevel,
     metricsToken: read.optional('METRICS_TOKEN'),
+    controlSocket: readControlSocket(read, cwd, sessionDir),
   };
   return { config, problems, names: read.names };
 }
@@ -262,6 +266,17 @@ function readDevice(read: Reader): Config['login']['device'] {
     maxAgeSeconds: read.integer('DEVICE_COOKIE_MAX_AGE', 180 * 86_400, 60, 2 * 365 * 86_400),
     maxFailures: read.integer('DEVICE_MAX_FAILURES', 5, 1, 1000),
   };
+}
+
+/** Unix socket paths are limited to 107 bytes on Linux; "off" runs no socket. */
+function readControlSocket(read: Reader, cwd: string, sessionDir: string): string | undefined {
+  const raw = read.string('CONTROL_SOCKET', path.join(sessionDir, 'control.sock'));
+  if (raw.toLowerCase() === 'off') return undefined;
+  const socketPath = path.resolve(cwd, raw);
+  if (Buffer.byteLength(socketPath) > 107) {
+    read.problem('CONTROL_SOCKET', socketPath, 'is longer than the 107 bytes a Unix socket path may have; set a shorter path, or off');
+  }
+  return socketPath;
 }
 
 /** The login page must be a local path, so a redirect to it can never leave the site. */
