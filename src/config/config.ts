@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_ADMIN_QUERIES, loadAdminQueries, type AdminQueries } from '../admin/postgres-source.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { redactUrl } from './redact.js';
@@ -9,6 +11,8 @@ import type { Role } from './roles.js';
 export { ROLES, type Role } from './roles.js';
 
 export interface Config {
+  /** Where relative paths (and the default files and folders) resolve: DATA_DIR, by default the install directory. */
+  dataDir: string;
   port: number;
   host: string;
   production: boolean;
@@ -115,14 +119,20 @@ export interface Config {
 export type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * The folder with the sidecar's package.json (src/ and dist/ both sit one level below it): the
+ * default data directory, wherever the process is started from.
+ */
+export const INSTALL_DIR = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const MIN_SECRET_LENGTH = 32;
 
 /**
  * Reads every variable, files named by them included (ADMIN_QUERIES_FILE), collects every problem,
  * and throws them together, before anything is created or changed.
  */
-export function loadConfig(env: Env, cwd = process.cwd()): Config {
-  const { config, problems } = readConfig(env, cwd);
+export function loadConfig(env: Env, installDir = INSTALL_DIR): Config {
+  const { config, problems } = readConfig(env, installDir);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
@@ -133,9 +143,10 @@ export function configVariables(): string[] {
 }
 
 /** Every variable is read whatever the environment holds, so `names` is the same for every env. */
-function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigProblem[]; names: Set<string> } {
+function readConfig(env: Env, installDir: string): { config: Config; problems: ConfigProblem[]; names: Set<string> } {
   const problems: ConfigProblem[] = [];
   const read = new Reader(env, problems);
+  const dataDir = readDataDir(read, installDir);
 
   const production = read.optional('NODE_ENV') === 'production';
   const ttlSeconds = read.integer('SESSION_TTL', 86400, 60, 31_536_000);
@@ -158,7 +169,7 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
   } else if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
     read.problem('COOKIE_NAME', cookieName, 'must be a valid cookie name (letters, digits and !#$%&\'*+-.^_`|~)');
   }
-  const users = readUsers(read, cwd);
+  const users = readUsers(read, dataDir);
   const adminSource = read.oneOf('ADMIN_DATA_SOURCE', ['file', 'postgres'] as const, 'file');
   const databaseUrl = read.url('DATABASE_URL', ['postgres:', 'postgresql:']);
   for (const [name, value] of [['SESSION_STORE', store], ['USERS_SOURCE', users.source], ['ADMIN_DATA_SOURCE', adminSource]] as const) {
@@ -169,6 +180,7 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
   const logLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
 
   const config: Config = {
+    dataDir,
     port: read.integer('PORT', 3001, 0, 65535),
     host: read.string('HOST', '127.0.0.1'),
     production,
@@ -177,7 +189,7 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
       rolling: read.boolean('SESSION_ROLLING', !shared),
       secrets,
       store,
-      dir: path.resolve(cwd, read.string('SESSION_DIR', './sessions')),
+      dir: path.resolve(dataDir, read.string('SESSION_DIR', './sessions')),
       table: read.pattern('SESSION_TABLE', 'session', /^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a table name, optionally schema.table (letters, digits, _)'),
       ttlSeconds,
       touchIntervalSeconds: read.integer('SESSION_TOUCH_INTERVAL', Math.max(1, Math.floor(ttlSeconds / 10)), 0, ttlSeconds),
@@ -193,19 +205,19 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
     users,
     login: readLogin(read),
     uploads: {
-      dir: path.resolve(cwd, read.string('UPLOAD_DIR', './uploads')),
+      dir: path.resolve(dataDir, read.string('UPLOAD_DIR', './uploads')),
       maxBytes: read.integer('UPLOAD_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxPixels: read.integer('UPLOAD_MAX_PIXELS', 40_000_000, 1, 1_000_000_000),
     },
     adminData: {
       source: adminSource,
-      file: path.resolve(cwd, read.string('ADMIN_DATA_FILE', './admin-data.json')),
+      file: path.resolve(dataDir, read.string('ADMIN_DATA_FILE', './admin-data.json')),
       ...read.money('ADMIN_CURRENCY', 'EUR', 'ADMIN_LOCALE', 'en-US'),
     },
     databaseUrl,
     database: {
       timeoutMs: read.integer('DATABASE_TIMEOUT_MS', 2000, 100, 60_000),
-      adminQueries: read.parsed('ADMIN_QUERIES_FILE', DEFAULT_ADMIN_QUERIES, (file) => loadAdminQueries(path.resolve(cwd, file))),
+      adminQueries: read.parsed('ADMIN_QUERIES_FILE', DEFAULT_ADMIN_QUERIES, (file) => loadAdminQueries(path.resolve(dataDir, file))),
       adminCacheSeconds: read.integer('ADMIN_CACHE_SECONDS', 10, 0, 3600),
       usersQuery: read.optional('USERS_QUERY'),
       usersByIdQuery: read.optional('USERS_BY_ID_QUERY'),
@@ -226,10 +238,20 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
   return { config, problems, names: read.names };
 }
 
-function readUsers(read: Reader, cwd: string): Config['users'] {
+/** DATA_DIR, relative to the install directory; when set, it must exist (a typo never starts a new, empty data directory). */
+function readDataDir(read: Reader, installDir: string): string {
+  const raw = read.optional('DATA_DIR');
+  const dir = path.resolve(installDir, raw ?? '.');
+  if (raw !== undefined && !fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    read.problem('DATA_DIR', raw, `must be an existing directory (${dir} is not); create it or fix the path`);
+  }
+  return dir;
+}
+
+function readUsers(read: Reader, dataDir: string): Config['users'] {
   return {
     source: read.oneOf('USERS_SOURCE', ['file', 'postgres'] as const, 'file'),
-    file: path.resolve(cwd, read.string('USERS_FILE', './users.json')),
+    file: path.resolve(dataDir, read.string('USERS_FILE', './users.json')),
     bcryptCost: read.integer('BCRYPT_COST', 12, 4, 15),
   };
 }
@@ -299,9 +321,10 @@ function readHttp(read: Reader): Config['http'] {
 }
 
 /** Only the users section, for the users command: unrelated settings cannot stop it. */
-export function loadUsersConfig(env: Env, cwd = process.cwd()): Config['users'] {
+export function loadUsersConfig(env: Env, installDir = INSTALL_DIR): Config['users'] {
   const problems: ConfigProblem[] = [];
-  const users = readUsers(new Reader(env, problems), cwd);
+  const read = new Reader(env, problems);
+  const users = readUsers(read, readDataDir(read, installDir));
   if (problems.length > 0) throw new ConfigError(problems);
   return users;
 }
