@@ -114,7 +114,7 @@ async function createAdminDataSource(config: Config, logger: Logger): Promise<Ad
   }
 }
 
-async function createUserDirectory(config: Config, logger: Logger): Promise<UserDirectory> {
+export async function createUserDirectory(config: Config, logger: Logger): Promise<UserDirectory> {
   switch (config.users.source) {
     case 'file':
       return FileUserDirectory.open({ file: config.users.file, logger: logger.child({ component: 'users' }) });

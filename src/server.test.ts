@@ -64,7 +64,7 @@ describe('node dist/server.js', () => {
   it('names the supported Node lines in one line and exits 1 on a Node older than 20.19', async () => {
     const cwd = await tempDir();
     const oldNode = 'data:text/javascript,Object.defineProperty(process,"version",{value:"v18.20.4"})';
-    for (const script of ['server.js', 'cli/users.js']) {
+    for (const script of ['server.js', 'cli/users.js', 'cli/sessions.js']) {
       const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const child = execFile(process.execPath, ['--import', oldNode, path.join(ROOT, 'dist', script), 'list'], { cwd, env: { PATH: process.env.PATH ?? '', PORT: '0' } }, (_e, _out, stderr) => resolve({ code: child.exitCode, stderr }));
       });
@@ -127,13 +127,13 @@ describe('node dist/server.js', () => {
   }, 60_000);
 });
 
-describe('npm start and npm run users before a build', () => {
+describe('npm start, npm run users and npm run sessions before a build', () => {
   it('say in one line to run npm run build first, and exit non-zero', async () => {
     const project = await tempDir();
     await fs.mkdir(path.join(project, 'scripts'));
     await fs.copyFile(path.join(ROOT, 'package.json'), path.join(project, 'package.json'));
     await fs.copyFile(path.join(ROOT, 'scripts/require-build.mjs'), path.join(project, 'scripts/require-build.mjs'));
-    for (const [args, file] of [[['start'], 'server.js'], [['run', 'users', '--', 'list'], 'cli/users.js']] as const) {
+    for (const [args, file] of [[['start'], 'server.js'], [['run', 'users', '--', 'list'], 'cli/users.js'], [['run', 'sessions', '--', 'list', 'bob'], 'cli/sessions.js']] as const) {
       const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = execFile('npm', ['--silent', ...args], { cwd: project, env: { PATH: process.env.PATH ?? '', HOME: project } }, (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
       });

@@ -4,7 +4,8 @@ import type { Server as NetServer, Socket } from 'node:net';
 import { createApp, type AppState } from './app.js';
 import { handleServerArgs } from './cli/server-args.js';
 import { loadConfig, type Config, type Env } from './config/config.js';
-import { readEnv } from './config/env-file.js';
+import { dataPaths, strayFiles } from './config/data-paths.js';
+import { ENV_FILE, readEnv } from './config/env-file.js';
 import { ConfigError } from './config/errors.js';
 import { redactText } from './config/redact.js';
 import { describeUnknown, unknownVariables } from './config/unknown-variables.js';
@@ -29,6 +30,9 @@ async function main(env: Env): Promise<void> {
   }
   const logger = createLogger(config.logLevel, undefined, { pretty: process.stdout.isTTY === true });
   for (const unknown of unknownVariables(env)) logger.warn({ variable: unknown.variable, didYouMean: unknown.suggestion }, describeUnknown(unknown));
+  const paths = dataPaths(config, ENV_FILE);
+  logger.info(paths, `data directory ${config.dataDir}`);
+  for (const warning of strayFiles(process.cwd(), paths)) logger.warn(warning);
 
   if (config.users.source === 'file') {
     const password = await createFirstUser(config.users.file, config.users.bcryptCost);
@@ -112,7 +116,7 @@ function announceFirstUser(file: string, password: string): void {
 }
 
 handleServerArgs(process.argv.slice(2));
-const env = readEnv('.env');
+const env = readEnv(ENV_FILE);
 main(env).catch((error: unknown) => {
   process.stderr.write(`Failed to start: ${redactText(String((error as Error)?.message ?? error), env)}\n`);
   process.exit(1);

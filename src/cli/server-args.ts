@@ -4,8 +4,9 @@ import { VERSION } from '../config/version.js';
 const USAGE = `Usage: node dist/server.js [--help] [--version]     (npm start)
 
 Starts the auth and upload sidecar. It takes its configuration from the environment and from
-a .env file in the working directory (see README.md, "Configuration"); it takes no other
-arguments.
+the .env file beside package.json (see README.md, "Configuration"); it takes no other
+arguments. Relative paths resolve against DATA_DIR (by default the folder of package.json),
+not the working directory.
 
   -h, --help      show this help and exit
   -v, --version   show the version and exit`;

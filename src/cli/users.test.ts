@@ -83,7 +83,7 @@ describe('npm run users', () => {
     const cwd = await tempDir();
     const child = spawn('script', ['-qec', `${process.execPath} ${path.join(DIST, 'cli/users.js')} add carol --role admin`, '/dev/null'], {
       cwd,
-      env: { PATH: process.env.PATH ?? '', BCRYPT_COST: '4' },
+      env: { PATH: process.env.PATH ?? '', BCRYPT_COST: '4', DATA_DIR: cwd },
     });
     let screen = '';
     child.stdout.on('data', (d) => {

@@ -6,7 +6,8 @@ import { createLogger } from '../observability/logger.js';
 import { createSessionStore } from '../sessions/create-store.js';
 import { revokeSessions } from '../sessions/revoke.js';
 import type { SessionStore } from '../sessions/session-store.js';
-import { readEnv } from '../config/env-file.js';
+import { strayFiles } from '../config/data-paths.js';
+import { ENV_FILE, readEnv } from '../config/env-file.js';
 import { VERSION } from '../config/version.js';
 import { hashPassword, newPasswordProblem } from '../users/password.js';
 import { readUsersFile, updateUsersFile, USERNAME_PATTERN, withUsersFileLock } from '../users/users-file.js';
@@ -100,6 +101,7 @@ export async function runUsersCommand(argv: string[], env: NodeJS.ProcessEnv, io
     throw new Error('USERS_SOURCE=postgres: users live in the main app\'s database; manage them there. This command only edits the users file.');
   }
   const file = config.file;
+  process.stderr.write(`Users file: ${file}\n${strayFiles(process.cwd(), { usersFile: file, envFile: ENV_FILE }).map((w) => `Warning: ${w}\n`).join('')}`);
 
   if (command === 'list') {
     const users = await withUsersFileLock(file, async () => (await readUsersFile(file)) ?? []);
@@ -196,7 +198,7 @@ async function askPassword(io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteS
   return password;
 }
 
-runUsersCommand(process.argv.slice(2), readEnv('.env') as NodeJS.ProcessEnv, { stdin: process.stdin, stdout: process.stdout }).catch((error: unknown) => {
+runUsersCommand(process.argv.slice(2), readEnv(ENV_FILE) as NodeJS.ProcessEnv, { stdin: process.stdin, stdout: process.stdout }).catch((error: unknown) => {
   if (error instanceof UsageError) {
     process.stderr.write(`${error.message ? `${error.message}\n\n` : ''}${error.command ? commandUsage(error.command) : USAGE}\n`);
     process.exit(2);

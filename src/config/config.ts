@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_ADMIN_QUERIES, loadAdminQueries, type AdminQueries } from '../admin/postgres-source.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { redactUrl } from './redact.js';
@@ -9,6 +11,8 @@ import type { Role } from './roles.js';
 export { ROLES, type Role } from './roles.js';
 
 export interface Config {
+  /** Where relative paths (and the default files and folders) resolve: DATA_DIR, by default the install directory. */
+  dataDir: string;
   port: number;
   host: string;
   production: boolean;
@@ -117,14 +121,20 @@ export interface Config {
 export type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * The folder with the sidecar's package.json (src/ and dist/ both sit one level below it): the
+ * default data directory, wherever the process is started from.
+ */
+export const INSTALL_DIR = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const MIN_SECRET_LENGTH = 32;
 
 /**
  * Reads every variable, files named by them included (ADMIN_QUERIES_FILE), collects every problem,
  * and throws them together, before anything is created or changed.
  */
-export function loadConfig(env: Env, cwd = process.cwd()): Config {
-  const { config, problems } = readConfig(env, cwd);
+export function loadConfig(env: Env, installDir = INSTALL_DIR): Config {
+  const { config, problems } = readConfig(env, installDir);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
@@ -135,9 +145,10 @@ export function configVariables(): string[] {
 }
 
 /** Every variable is read whatever the environment holds, so `names` is the same for every env. */
-function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigProblem[]; names: Set<string> } {
+function readConfig(env: Env, installDir: string): { config: Config; problems: ConfigProblem[]; names: Set<string> } {
   const problems: ConfigProblem[] = [];
   const read = new Reader(env, problems);
+  const dataDir = readDataDir(read, installDir);
 
   const production = read.optional('NODE_ENV') === 'production';
   const ttlSeconds = read.integer('SESSION_TTL', 86400, 60, 31_536_000);
@@ -160,7 +171,7 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
   } else if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
     read.problem('COOKIE_NAME', cookieName, 'must be a valid cookie name (letters, digits and !#$%&\'*+-.^_`|~)');
   }
-  const users = readUsers(read, cwd);
+  const users = readUsers(read, dataDir);
   const adminSource = read.oneOf('ADMIN_DATA_SOURCE', ['file', 'postgres'] as const, 'file');
   const databaseUrl = read.url('DATABASE_URL', ['postgres:', 'postgresql:']);
   for (const [name, value] of [['SESSION_STORE', store], ['USERS_SOURCE', users.source], ['ADMIN_DATA_SOURCE', adminSource]] as const) {
@@ -169,9 +180,10 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
     }
   }
   const logLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
-  const sessionDir = path.resolve(cwd, read.string('SESSION_DIR', './sessions'));
+  const sessionDir = path.resolve(dataDir, read.string('SESSION_DIR', './sessions'));
 
   const config: Config = {
+    dataDir,
     port: read.integer('PORT', 3001, 0, 65535),
     host: read.string('HOST', '127.0.0.1'),
     production,
@@ -196,19 +208,19 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
     users,
     login: readLogin(read),
     uploads: {
-      dir: path.resolve(cwd, read.string('UPLOAD_DIR', './uploads')),
+      dir: path.resolve(dataDir, read.string('UPLOAD_DIR', './uploads')),
       maxBytes: read.integer('UPLOAD_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxPixels: read.integer('UPLOAD_MAX_PIXELS', 40_000_000, 1, 1_000_000_000),
     },
     adminData: {
       source: adminSource,
-      file: path.resolve(cwd, read.string('ADMIN_DATA_FILE', './admin-data.json')),
+      file: path.resolve(dataDir, read.string('ADMIN_DATA_FILE', './admin-data.json')),
       ...read.money('ADMIN_CURRENCY', 'EUR', 'ADMIN_LOCALE', 'en-US'),
     },
     databaseUrl,
     database: {
       timeoutMs: read.integer('DATABASE_TIMEOUT_MS', 2000, 100, 60_000),
-      adminQueries: read.parsed('ADMIN_QUERIES_FILE', DEFAULT_ADMIN_QUERIES, (file) => loadAdminQueries(path.resolve(cwd, file))),
+      adminQueries: read.parsed('ADMIN_QUERIES_FILE', DEFAULT_ADMIN_QUERIES, (file) => loadAdminQueries(path.resolve(dataDir, file))),
       adminCacheSeconds: read.integer('ADMIN_CACHE_SECONDS', 10, 0, 3600),
       usersQuery: read.optional('USERS_QUERY'),
       usersByIdQuery: read.optional('USERS_BY_ID_QUERY'),
@@ -225,15 +237,25 @@ function readConfig(env: Env, cwd: string): { config: Config; problems: ConfigPr
     http: readHttp(read),
     logLevel,
     metricsToken: read.optional('METRICS_TOKEN'),
-    controlSocket: readControlSocket(read, cwd, sessionDir),
+    controlSocket: readControlSocket(read, dataDir, sessionDir),
   };
   return { config, problems, names: read.names };
 }
 
-function readUsers(read: Reader, cwd: string): Config['users'] {
+/** DATA_DIR, relative to the install directory; when set, it must exist (a typo never starts a new, empty data directory). */
+function readDataDir(read: Reader, installDir: string): string {
+  const raw = read.optional('DATA_DIR');
+  const dir = path.resolve(installDir, raw ?? '.');
+  if (raw !== undefined && !fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    read.problem('DATA_DIR', raw, `must be an existing directory (${dir} is not); create it or fix the path`);
+  }
+  return dir;
+}
+
+function readUsers(read: Reader, dataDir: string): Config['users'] {
   return {
     source: read.oneOf('USERS_SOURCE', ['file', 'postgres'] as const, 'file'),
-    file: path.resolve(cwd, read.string('USERS_FILE', './users.json')),
+    file: path.resolve(dataDir, read.string('USERS_FILE', './users.json')),
     bcryptCost: read.integer('BCRYPT_COST', 12, 4, 15),
   };
 }
@@ -269,10 +291,10 @@ function readDevice(read: Reader): Config['login']['device'] {
 }
 
 /** Unix socket paths are limited to 107 bytes on Linux; "off" runs no socket. */
-function readControlSocket(read: Reader, cwd: string, sessionDir: string): string | undefined {
+function readControlSocket(read: Reader, dataDir: string, sessionDir: string): string | undefined {
   const raw = read.string('CONTROL_SOCKET', path.join(sessionDir, 'control.sock'));
   if (raw.toLowerCase() === 'off') return undefined;
-  const socketPath = path.resolve(cwd, raw);
+  const socketPath = path.resolve(dataDir, raw);
   if (Buffer.byteLength(socketPath) > 107) {
     read.problem('CONTROL_SOCKET', socketPath, 'is longer than the 107 bytes a Unix socket path may have; set a shorter path, or off');
   }
@@ -314,9 +336,10 @@ function readHttp(read: Reader): Config['http'] {
 }
 
 /** Only the users section, for the users command: unrelated settings cannot stop it. */
-export function loadUsersConfig(env: Env, cwd = process.cwd()): Config['users'] {
+export function loadUsersConfig(env: Env, installDir = INSTALL_DIR): Config['users'] {
   const problems: ConfigProblem[] = [];
-  const users = readUsers(new Reader(env, problems), cwd);
+  const read = new Reader(env, problems);
+  const users = readUsers(read, readDataDir(read, installDir));
   if (problems.length > 0) throw new ConfigError(problems);
   return users;
 }

@@ -46,7 +46,7 @@ export interface FileSessionStoreOptions {
 
 /** A temporary file this old was left by a write that never finished (the process was killed). */
 const STALE_TEMP_FILE_MS = 60 * 1000;
-const MAX_FILE_BYTES = 64 * 1024;
+export const MAX_FILE_BYTES = 64 * 1024;
 /** Unreadable files warned about once each; the set is emptied past this size. */
 const MAX_WARNED_FILES = 1000;
 

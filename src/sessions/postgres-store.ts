@@ -105,6 +105,17 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
     this.settle(this.run(update, [this.expiresAt(sess) / 1000, now, sid]).then(() => undefined), callback);
   }
 
+  /** An expired row with the same id is replaced; a live one is left as it is. */
+  async insert(sid: string, sess: StoredSession, expiresAt: number): Promise<boolean> {
+    if (!SESSION_ID_PATTERN.test(sid)) throw new Error('invalid session id');
+    const { rowCount } = await this.run(
+      `INSERT INTO ${this.quoted} AS stored (sid, sess, expire) VALUES ($1, $2, to_timestamp($3))
+       ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire WHERE stored.expire < to_timestamp($4)`,
+      [sid, JSON.stringify(sess), expiresAt / 1000, this.now() / 1000],
+    );
+    return rowCount === 1;
+  }
+
   override destroy(sid: string, callback?: Callback): void {
     super.destroy(sid, (error?: unknown) => callback?.(error ? this.unavailable(error) : undefined));
   }

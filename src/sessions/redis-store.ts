@@ -5,12 +5,6 @@ import { parseSession, principalOf, SESSION_ID_PATTERN, settle, storeUnavailable
 import { RefreshedValue } from './refreshed-value.js';
 import { withTimeout } from './timeout.js';
 
-/**
- * Writes a session and, for a login, files its id in the user's set, whose expiry is pushed back
- * to the session's when that is later (never shortened). With ARGV[4] 'XX' only an existing
- * session is written (a touch never revives a destroyed one).
- * KEYS: session key, [user set]; ARGV: text, lifetime ms, sid, 'XX' | ''.
- */
 /** Files one session id in a user's set. KEYS: user set; ARGV: sid, lifetime ms. */
 const FILE_SCRIPT = `
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -18,10 +12,16 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KE
 return 1
 `;
 
+/**
+ * Writes a session and, for a login, files its id in the user's set, whose expiry is pushed back
+ * to the session's when that is later (never shortened). With ARGV[4] 'XX' only an existing
+ * session is written (a touch never revives a destroyed one), with 'NX' only a new one.
+ * KEYS: session key, [user set]; ARGV: text, lifetime ms, sid, 'XX' | 'NX' | ''.
+ */
 const WRITE_SCRIPT = `
 local written
-if ARGV[4] == 'XX' then
-  written = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'XX')
+if ARGV[4] == 'XX' or ARGV[4] == 'NX' then
+  written = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], ARGV[4])
 else
   written = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
@@ -242,16 +242,22 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     await this.store(sid, sess, '');
   }
 
+  async insert(sid: string, sess: StoredSession, expiresAt: number): Promise<boolean> {
+    if (!SESSION_ID_PATTERN.test(sid)) throw new Error('invalid session id');
+    return (await this.store(sid, sess, 'NX', Math.max(1, expiresAt - this.now()))) === 1;
+  }
+
   /** Pushes the expiry back at most once per interval, and only for a session that still exists. */
   private async refresh(sid: string, sess: StoredSession): Promise<void> {
     if (!touchIsDue(sess, this.touchIntervalMs, this.now())) return;
     await this.store(sid, { ...sess, __lastAccess: this.now() }, 'XX');
   }
 
-  private async store(sid: string, sess: StoredSession, condition: 'XX' | ''): Promise<void> {
+  /** Answers 1 when the session was written, 0 when the condition kept it from being. */
+  private async store(sid: string, sess: StoredSession, condition: 'XX' | 'NX' | '', lifetimeMs = this.lifetimeMs(sess)): Promise<unknown> {
     const user = principalOf(sess)?.id;
     const keys = [this.prefix + sid, ...(user ? [this.userKey(user)] : [])];
-    await this.command(this.redis.eval(WRITE_SCRIPT, { keys, arguments: [JSON.stringify(sess), String(this.lifetimeMs(sess)), sid, condition] }));
+    return this.command(this.redis.eval(WRITE_SCRIPT, { keys, arguments: [JSON.stringify(sess), String(lifetimeMs), sid, condition] }));
   }
 
   /** Deletes the session and takes its id out of its user's set. */

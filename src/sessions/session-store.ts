@@ -51,6 +51,11 @@ export interface SessionStore extends Store {
   count?(): Promise<number>;
   /** The live sessions of one user, for listing and revoking them. */
   sessionsOf(userId: string): Promise<UserSession[]>;
+  /**
+   * Writes a session as it is (its last access kept) to expire at `expiresAt` (ms), unless a live
+   * session with this id exists; answers whether it wrote. For moving sessions between stores.
+   */
+  insert?(sid: string, session: StoredSession, expiresAt: number): Promise<boolean>;
   /** Resolves when the store can serve requests; rejects with the reason otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

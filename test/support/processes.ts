@@ -22,12 +22,16 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs a built script of the sidecar to completion, with `input` on standard input. */
-export function runNode(script: string, args: string[], options: { cwd: string; env?: Record<string, string>; input?: string; timeoutMs?: number }): Promise<Finished> {
+/**
+ * Runs a built script of the sidecar to completion, with `input` on standard input. Its data
+ * directory is `cwd` unless `env` names another (DATA_DIR: '' for the default, the install
+ * directory); `dist`: another built copy.
+ */
+export function runNode(script: string, args: string[], options: { cwd: string; env?: Record<string, string>; input?: string; timeoutMs?: number; dist?: string }): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(DIST, script), ...args], {
+    const child = spawn(process.execPath, [path.join(options.dist ?? DIST, script), ...args], {
       cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? '', ...options.env },
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: options.cwd, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -53,15 +57,16 @@ export interface RunningServer {
 }
 
 /**
- * Starts `node dist/server.js` on a free loopback port and waits until it listens. `wrapper`: a
- * program and its arguments that run node (e.g. one that installs a seccomp filter first).
+ * Starts `node dist/server.js` on a free loopback port and waits until it listens, with `cwd` as
+ * its data directory unless `env` names another (as runNode). `wrapper`: a program and its
+ * arguments that run node (e.g. one that installs a seccomp filter first).
  */
-export function startServer(options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; wrapper?: string[] }): Promise<RunningServer> {
+export function startServer(options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; wrapper?: string[]; dist?: string }): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const [command, ...args] = [...(options.wrapper ?? []), process.execPath, path.join(DIST, 'server.js')];
+    const [command, ...args] = [...(options.wrapper ?? []), process.execPath, path.join(options.dist ?? DIST, 'server.js')];
     const child = spawn(command!, args, {
       cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', BCRYPT_COST: '4', ...options.env },
+      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', BCRYPT_COST: '4', DATA_DIR: options.cwd, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
