@@ -312,7 +312,13 @@ describe('npm run users', () => {
       await fs.writeFile(file, JSON.stringify(value));
       return file;
     };
-    const importUsers = (cwd: string, args: string[], env: Record<string, string> = {}) => runNode('cli/users.js', ['import', ...args], { cwd, env: { BCRYPT_COST: '4', ...env }, timeoutMs: 60_000 });
+    /** The command's answer, its first standard-error line (the users file it uses, checked here) taken off. */
+    const importUsers = async (cwd: string, args: string[], env: Record<string, string> = {}) => {
+      const result = await runNode('cli/users.js', ['import', ...args], { cwd, env: { BCRYPT_COST: '4', ...env }, timeoutMs: 60_000 });
+      const usersFileLine = `Users file: ${path.join(cwd, 'users.json')}\n`;
+      expect(result.stderr.startsWith(usersFileLine)).toBe(true);
+      return { ...result, stderr: result.stderr.slice(usersFileLine.length) };
+    };
 
     it("merges a bare array with hashes under password and password_hash and the main app's role names through ROLE_MAP, keeping the users already there", async () => {
       const cwd = await tempDir();
