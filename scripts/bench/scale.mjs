@@ -66,6 +66,10 @@ async function fileScale(files, seconds, rows, figures) {
   check(`files: users passwd, ${count(files)} / ${SMALL} files`, large.passwdMs, small.passwdMs, 3);
   figures.push({ name: 'files: live sessions counted with expired files present', value: large.active, target: `${LIVE + 1} (the ${LIVE} live and the bench login)`, pass: large.active === LIVE + 1 });
   figures.push({ name: 'files: disk per session file (bytes allocated / bytes of JSON)', value: `${small.disk.allocated} / ${small.disk.apparent}`, target: 'report only' });
+  for (const r of [small, large]) {
+    const { markers, users, allocated } = r.disk.index;
+    figures.push({ name: `files: per-user index of ${count(r.files)} files (markers / user directories / bytes allocated)`, value: `${markers} / ${users} / ${allocated}`, target: 'report only' });
+  }
 }
 
 /** One server on a directory of `files` session files, `LIVE` of them live. */
@@ -92,6 +96,8 @@ async function fileRun(files, seconds) {
     const active = JSON.parse(dash.body).data?.activeSessions ?? JSON.parse(dash.body).activeSessions;
     const dashboardMs = await median(20, () => request(`${server.url}/api/admin/dashboard`, { headers: { cookie } }));
     const metricsMs = await median(20, () => request(`${server.url}/metrics`));
+    // Before the load below, whose scrapes start walks of the directory (minutes at 1M files).
+    const listMs = await listingMs(server.url, cookie);
     let scraping = true;
     const scraper = (async () => {
       while (scraping) {
@@ -103,7 +109,6 @@ async function fileRun(files, seconds) {
     scraping = false;
     await scraper;
     if (user.failures) throw new Error(`GET /api/user failed ${user.failures} times`);
-    const listMs = await listingMs(server.url, cookie);
     const peakRss = peakRssOf(server.pid);
     measured = { files, writeSeconds, firstCountSeconds, dashboardMs, metricsMs, user, peakRss, active, disk, listMs };
   } finally {
@@ -197,13 +202,26 @@ const newSid = () => randomBytes(24).toString('base64url');
 function diskPerFile(dir) {
   let allocated = 0;
   let apparent = 0;
-  const names = fs.readdirSync(dir).slice(0, 100);
+  const names = fs.readdirSync(dir).filter((name) => name.endsWith('.json')).slice(0, 100);
   for (const name of names) {
     const stat = fs.statSync(path.join(dir, name));
     allocated += stat.blocks * 512;
     apparent += stat.size;
   }
-  return { allocated: Math.round(allocated / names.length), apparent: Math.round(apparent / names.length) };
+  return { allocated: Math.round(allocated / names.length), apparent: Math.round(apparent / names.length), index: indexDisk(dir) };
+}
+
+/** What the per-user index takes: its markers (empty files: an inode each, no data block) and its directories. */
+function indexDisk(dir) {
+  const root = path.join(dir, '.users');
+  let markers = 0;
+  let allocated = fs.statSync(root).blocks * 512;
+  const users = fs.readdirSync(root).filter((name) => !name.startsWith('.'));
+  for (const user of users) {
+    allocated += fs.statSync(path.join(root, user)).blocks * 512;
+    markers += fs.readdirSync(path.join(root, user)).length;
+  }
+  return { markers, users: users.length, allocated };
 }
 
 async function redisScale(keys, rows, figures) {
