@@ -219,7 +219,8 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     });
     if (this.closed) return;
     await this.index.markComplete();
-    this.logger.info({ sessions: filed }, 'indexed the session files by user');
+    // A new (empty) directory is indexed silently.
+    if (filed > 0) this.logger.info({ sessions: filed }, 'indexed the session files by user');
   }
 
   /** Ready when the directory is a directory this process may read and write. */
