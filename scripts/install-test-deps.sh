@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the system tests need (nginx, redis-server, postgresql, chromium,
-# curl, openssl, gcc)
+# curl, openssl, gcc, prlimit)
 # when they are missing. Idempotent: a second run installs nothing.
 set -euo pipefail
 
@@ -13,9 +13,11 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/openssl ] || need+=(openssl)
 # gcc and the kernel headers build the seccomp helper of test/restricted-system-calls.test.ts.
 { [ -x /usr/bin/gcc ] && [ -f /usr/include/linux/seccomp.h ]; } || need+=(gcc libc6-dev)
+# prlimit cuts the server's descriptors in test/descriptor-exhaustion.test.ts.
+command -v prlimit >/dev/null 2>&1 || need+=(util-linux)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-test-deps: nginx, redis-server, postgresql, chromium, curl, openssl and gcc are present"
+  echo "install-test-deps: nginx, redis-server, postgresql, chromium, curl, openssl, gcc and prlimit are present"
   exit 0
 fi
 

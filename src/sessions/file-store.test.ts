@@ -5,6 +5,8 @@ import { createLogger } from '../observability/logger.js';
 import { LogCapture, eventually, tempDir } from '../../test/support/harness.js';
 import { sessionFor, sessionStoreContract } from '../../test/support/session-store-contract.js';
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.js';
+import { FileUserIndex, STALE_MARKER_MS } from './file-user-index.js';
+import { revokeSessions } from './revoke.js';
 import { principalOf, type StoredSession } from './session-store.js';
 
 let contractDir = '';
@@ -58,6 +60,23 @@ const get = (s: FileSessionStore, sid: string) =>
   new Promise<StoredSession | null | undefined>((resolve, reject) => s.get(sid, (e, v) => (e ? reject(e) : resolve(v))));
 const touch = (s: FileSessionStore, sid: string, sess: StoredSession) =>
   new Promise<void>((resolve, reject) => s.touch(sid, sess, (e) => (e ? reject(e) : resolve())));
+/** Makes nobody the owner of the session directory and all in it (root reads any file whatever its mode). */
+async function handToNobody(dir: string): Promise<void> {
+  await fs.chmod(path.dirname(dir), 0o711);
+  for (const name of ['.', ...(await fs.readdir(dir, { recursive: true }))]) await fs.chown(path.join(dir, name), 65534, 65534);
+}
+
+async function asNobody<T>(work: () => Promise<T>): Promise<T> {
+  process.seteuid!(65534);
+  try {
+    return await work();
+  } finally {
+    process.seteuid!(0);
+  }
+}
+
+/** The session directory's entries but the per-user index. */
+const entries = async (dir: string) => (await fs.readdir(dir)).filter((name) => name !== '.users');
 const mtime = async (file: string) => (await fs.stat(file, { bigint: true })).mtimeNs;
 
 describe('FileSessionStore', () => {
@@ -92,7 +111,7 @@ describe('FileSessionStore', () => {
   it('leaves no temporary file behind after a write', async () => {
     const { store, dir } = await open();
     await set(store, 'sid-atomic', sessionFor('u1'));
-    expect(await fs.readdir(dir)).toEqual(['sid-atomic.json']);
+    expect(await entries(dir)).toEqual(['sid-atomic.json']);
   });
 
   it('does not rewrite the file on touch before the interval has passed', async () => {
@@ -156,7 +175,7 @@ describe('FileSessionStore', () => {
     await set(store, 'sid-live', sessionFor('u2'));
     clock.now += 3_000_000;
     const result = await store.reap();
-    expect(await fs.readdir(dir)).toEqual(['sid-live.json']);
+    expect(await entries(dir)).toEqual(['sid-live.json']);
     expect(result).toEqual({ scanned: 4, removed: 3 });
   });
 
@@ -165,7 +184,7 @@ describe('FileSessionStore', () => {
     const { store, dir } = await open({ reapIntervalSeconds: 1 }, clock);
     await set(store, 'sid-timer', sessionFor('u1'));
     clock.now += 3_700_000;
-    await eventually(async () => (await fs.readdir(dir)).length === 0, 3000);
+    await eventually(async () => (await entries(dir)).length === 0, 3000);
   });
 
   it('shares one reap among concurrent calls', async () => {
@@ -249,22 +268,13 @@ describe('FileSessionStore when its directory fails', () => {
     for (let i = 0; i < 6; i += 1) await set(store, `sid-reap-${i}`, sessionFor('u1'));
     clock.now += 3_700_000;
     // Root reads any file: the reap runs as nobody, owner of everything but the locked file.
-    await fs.chmod(path.dirname(dir), 0o711);
-    for (const name of ['.', ...(await fs.readdir(dir))]) await fs.chown(path.join(dir, name), 65534, 65534);
+    await handToNobody(dir);
     await fs.chown(path.join(dir, 'sid-locked.json'), 0, 0);
     await fs.chmod(path.join(dir, 'sid-locked.json'), 0o000);
-    const asNobody = async <T>(work: () => Promise<T>): Promise<T> => {
-      process.seteuid!(65534);
-      try {
-        return await work();
-      } finally {
-        process.seteuid!(0);
-      }
-    };
     expect(await asNobody(() => store.reap())).toEqual({ scanned: 7, removed: 6 });
     await asNobody(() => store.reap());
-    expect(await fs.readdir(dir)).toEqual(['sid-locked.json']);
-    expect(logs.lines.filter((l) => l.msg === 'skipped a session file the reaper cannot read or remove')).toHaveLength(1);
+    expect(await entries(dir)).toEqual(['sid-locked.json']);
+    expect(logs.lines.filter((l) => l.msg === 'skipped a session file that cannot be read or removed')).toHaveLength(1);
   });
 });
 
@@ -278,8 +288,8 @@ describe('FileSessionStore over time', () => {
     await fs.utimes(stale, old, old);
     await fs.writeFile(path.join(dir, '.sid-writing.json.123456.tmp'), '{');
     const { store } = await open({ dir });
-    await eventually(async () => !(await fs.readdir(dir)).includes('.sid-killed.json.abcdef.tmp'));
-    expect(await fs.readdir(dir)).toEqual(['.sid-writing.json.123456.tmp']);
+    await eventually(async () => !(await entries(dir)).includes('.sid-killed.json.abcdef.tmp'));
+    expect(await entries(dir)).toEqual(['.sid-writing.json.123456.tmp']);
     await store.close();
   });
 
@@ -305,6 +315,111 @@ describe('FileSessionStore over time', () => {
     expect(JSON.parse(await fs.readFile(path.join(dir, 'sid-future-idle.json'), 'utf8')).__lastAccess).toBe(stepped);
     clock.now += 3_700_000;
     await store.reap();
-    expect(await fs.readdir(dir)).toEqual([]);
+    expect(await entries(dir)).toEqual([]);
+  });
+});
+
+describe('FileSessionStore per-user index', () => {
+  const sids = (listed: Array<{ sid: string }>) => listed.map((s) => s.sid).sort();
+  const markersOf = async (dir: string, user: string) => (await fs.readdir(new FileUserIndex(dir).userDir(user)).catch(() => [])).sort();
+
+  it.skipIf(process.getuid?.() !== 0)("lists a user's sessions among many others' without listing the session directory: only that user's files are read", async () => {
+    const { store, dir } = await open();
+    await store.indexReady();
+    await set(store, 'sid-mine-1', sessionFor('u-mine'));
+    await set(store, 'sid-mine-2', sessionFor('u-mine'));
+    for (let i = 0; i < 300; i += 1) await set(store, `sid-other-${i}`, sessionFor(`u-other-${i % 30}`));
+    await handToNobody(dir);
+    // Write and search but no read permission: a walk of the directory fails, opening a named file does not.
+    await fs.chmod(dir, 0o300);
+    const listed = await asNobody(() => store.sessionsOf('u-mine'));
+    expect(sids(listed)).toEqual(['sid-mine-1', 'sid-mine-2']);
+    expect(principalOf(listed[0]!.session)?.id).toBe('u-mine');
+  });
+
+  it('leaves no phantom session when a write was killed between its marker and its session file, and removes that marker once it is stale', async () => {
+    const { store, dir, clock } = await open();
+    await store.indexReady();
+    await set(store, 'sid-written', sessionFor('u1'));
+    const index = new FileUserIndex(dir);
+    await index.add('u1', 'sid-killed');
+    expect(sids(await store.sessionsOf('u1'))).toEqual(['sid-written']);
+    // Younger than STALE_MARKER_MS it may be a write under way, and stays.
+    expect(await markersOf(dir, 'u1')).toEqual(['sid-killed', 'sid-written']);
+    clock.now += STALE_MARKER_MS + 1000;
+    expect(sids(await store.sessionsOf('u1'))).toEqual(['sid-written']);
+    expect(await markersOf(dir, 'u1')).toEqual(['sid-written']);
+  });
+
+  it("does not list a marker's session that now belongs to another user, and removes that marker once it is stale", async () => {
+    const { store, dir, clock } = await open();
+    await store.indexReady();
+    await set(store, 'sid-moved', sessionFor('u1'));
+    await set(store, 'sid-moved', sessionFor('u2'));
+    expect(await store.sessionsOf('u1')).toEqual([]);
+    clock.now += STALE_MARKER_MS + 1000;
+    await store.sessionsOf('u1');
+    expect(await markersOf(dir, 'u1')).toEqual([]);
+    expect(await markersOf(dir, 'u2')).toEqual(['sid-moved']);
+  });
+
+  it('removes the marker of a session destroyed at logout and the markers of revoked sessions', async () => {
+    const { store, dir } = await open();
+    await store.indexReady();
+    for (const sid of ['sid-a', 'sid-b', 'sid-c']) await set(store, sid, sessionFor('u1'));
+    await new Promise<void>((resolve, reject) => store.destroy('sid-a', (e) => (e ? reject(e) : resolve())));
+    expect(await markersOf(dir, 'u1')).toEqual(['sid-b', 'sid-c']);
+    expect(await revokeSessions(store, 'u1')).toBe(2);
+    expect(await markersOf(dir, 'u1')).toEqual([]);
+    expect(await entries(dir)).toEqual([]);
+  });
+
+  it("reaps the marker of each expired session it removes, and markers whose session file is gone", async () => {
+    const { store, dir, clock } = await open();
+    await store.indexReady();
+    await set(store, 'sid-expiring', sessionFor('u1'));
+    await new FileUserIndex(dir).add('u2', 'sid-never-written');
+    clock.now += 3_700_000;
+    await set(store, 'sid-live', sessionFor('u2'));
+    await store.reap();
+    expect(await entries(dir)).toEqual(['sid-live.json']);
+    expect(await markersOf(dir, 'u1')).toEqual([]);
+    expect(await markersOf(dir, 'u2')).toEqual(['sid-live']);
+  });
+
+  it('indexes a session directory from before the index once, at start, and lists from it', async () => {
+    const dir = path.join(await tempDir(), 'sessions');
+    await fs.mkdir(dir);
+    const now = Date.now();
+    const write = (sid: string, user: string, lastAccess: number) => fs.writeFile(path.join(dir, `${sid}.json`), JSON.stringify({ ...sessionFor(user), __lastAccess: lastAccess }));
+    await write('sid-old-1', 'u1', now);
+    await write('sid-old-2', 'u1', now);
+    await write('sid-old-3', 'u2', now);
+    await write('sid-old-expired', 'u1', now - 7_200_000);
+    await fs.writeFile(path.join(dir, 'sid-old-corrupt.json'), '{');
+    const { store, logs } = await open({ dir }, { now });
+    await store.indexReady();
+    expect(await markersOf(dir, 'u1')).toEqual(['sid-old-1', 'sid-old-2']);
+    expect(await markersOf(dir, 'u2')).toEqual(['sid-old-3']);
+    expect(await fs.readFile(path.join(dir, '.users', '.version'), 'utf8')).toBe('1\n');
+    expect(logs.lines.filter((l) => l.msg === 'indexed the session files by user')).toMatchObject([{ sessions: 3 }]);
+    expect(sids(await store.sessionsOf('u1'))).toEqual(['sid-old-1', 'sid-old-2']);
+    await store.close();
+    // A later start finds the index complete and does not build it again.
+    const again = await open({ dir }, { now });
+    await again.store.indexReady();
+    expect(again.logs.lines.filter((l) => l.msg === 'indexed the session files by user')).toEqual([]);
+  });
+
+  it('builds the index again when it was deleted while running, listing every session meanwhile', async () => {
+    const { store, dir } = await open();
+    await store.indexReady();
+    await set(store, 'sid-kept-1', sessionFor('u1'));
+    await set(store, 'sid-kept-2', sessionFor('u1'));
+    await fs.rm(path.join(dir, '.users'), { recursive: true });
+    expect(sids(await store.sessionsOf('u1'))).toEqual(['sid-kept-1', 'sid-kept-2']);
+    await store.indexReady();
+    expect(await markersOf(dir, 'u1')).toEqual(['sid-kept-1', 'sid-kept-2']);
+    expect(sids(await store.sessionsOf('u1'))).toEqual(['sid-kept-1', 'sid-kept-2']);
   });
 });

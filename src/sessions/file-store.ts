@@ -6,6 +6,7 @@ import createFileStore from 'session-file-store';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { RefreshedValue } from './refreshed-value.js';
+import { FileUserIndex } from './file-user-index.js';
 import { readSessionFile, sessionFileVersion } from './session-file.js';
 import {
   isExpired,
@@ -55,7 +56,9 @@ const MAX_WARNED_FILES = 1000;
  * anonymous; touch() rewrites a file at most once per interval; files are 0600 and written
  * atomically; only regular files of bounded size are read, never through a link; reaping runs
  * in-process without blocking the event loop. A failing directory (full, read-only, gone, not a
- * directory) fails the request with 503 (507 when full), never ends a session.
+ * directory) fails the request with 503 (507 when full), never ends a session. One user's sessions
+ * are found through a per-user index (FileUserIndex), built in the background at start when the
+ * directory has none (until then, by reading every session file).
  */
 export class FileSessionStore extends StockFileStore implements SessionStore {
   readonly kind = 'file';
@@ -80,6 +83,10 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
   private readonly warnedFiles = new Set<string>();
   private readonly liveCount: RefreshedValue<number>;
   private lastErrorLog = 0;
+  private readonly index: FileUserIndex;
+  private indexing: Promise<void> | undefined;
+  private readonly checkingIndex: Promise<unknown>;
+  private closed = false;
 
   constructor(options: FileSessionStoreOptions) {
     fs.mkdirSync(options.dir, { recursive: true, mode: 0o700 });
@@ -106,6 +113,8 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     }
     this.liveCount = new RefreshedValue(() => this.countLive(), (options.countIntervalSeconds ?? 60) * 1000, this.now);
     this.sweepingTemps = this.sweepStaleTemps();
+    this.index = new FileUserIndex(this.dir);
+    this.checkingIndex = this.indexIsComplete().catch((error: unknown) => this.logger.warn({ err: error }, 'could not look at the per-user session index'));
   }
 
   override get(sid: string, callback: Callback<StoredSession | null>): void {
@@ -125,8 +134,7 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
       callback?.();
       return;
     }
-    this.forget(sid);
-    void settle(this.guard(fsp.rm(this.fileOf(sid), { force: true })), callback);
+    void settle(this.guard(this.remove(sid)), callback);
   }
 
   /** Live sessions, from memory: the directory is walked again in the background at most once per count interval. */
@@ -134,9 +142,31 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     return this.guard(this.liveCount.get());
   }
 
+  /** The user's sessions, through the per-user index; by reading every session file while it is being built. */
   sessionsOf(userId: string): Promise<UserSession[]> {
+    return this.guard(this.indexIsComplete().then((complete) => (complete ? this.indexedSessionsOf(userId) : this.scanSessionsOf(userId))));
+  }
+
+  private async indexedSessionsOf(userId: string): Promise<UserSession[]> {
     const found: UserSession[] = [];
-    const listing = this.eachFile(async (name) => {
+    const now = this.now();
+    await forEachLimited(await this.index.sids(userId), this.reapConcurrency, async (sid) => {
+      // A failed read fails the listing (503): revocation never silently misses a session.
+      const read = await readSessionFile(this.fileOf(sid), this.maxFileBytes);
+      if (read === 'unreadable') return; // answered as no session by get(), removed by the reaper
+      const session = read === 'missing' ? null : parseSession(read.text);
+      if (read === 'missing' || (session && principalOf(session)?.id !== userId)) {
+        await this.index.removeStale(this.index.markerOf(userId, sid), now);
+      } else if (session && !isExpired(session, this.ttlMs, now)) {
+        found.push({ sid, session });
+      }
+    });
+    return found;
+  }
+
+  private async scanSessionsOf(userId: string): Promise<UserSession[]> {
+    const found: UserSession[] = [];
+    await this.eachFile(async (name) => {
       if (!isSessionFile(name)) return;
       const read = await readSessionFile(path.join(this.dir, name), this.maxFileBytes).catch(() => 'unreadable' as const);
       const session = typeof read === 'object' ? parseSession(read.text) : null;
@@ -144,7 +174,53 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
         found.push({ sid: name.slice(0, -'.json'.length), session });
       }
     });
-    return this.guard(listing.then(() => found));
+    return found;
+  }
+
+  /** Resolves once the per-user index is complete (building it if need be); rejects if it cannot be built. */
+  async indexReady(): Promise<void> {
+    await this.checkingIndex;
+    if (await this.indexIsComplete()) return;
+    await this.indexing;
+    if (!(await this.index.isComplete())) throw new Error('could not index the session files by user');
+  }
+
+  /** Whether the per-user index is complete; when it is missing, starts building it in the background. */
+  private async indexIsComplete(): Promise<boolean> {
+    if (this.indexing) return false;
+    if (await this.index.isComplete()) return true;
+    if (!this.closed) {
+      this.indexing = this.buildIndex()
+        .catch((error: unknown) => this.logger.warn({ err: error }, "could not index the session files by user; a user's sessions are found by reading every file until it succeeds"))
+        .finally(() => {
+          this.indexing = undefined;
+        });
+    }
+    return false;
+  }
+
+  /** Files every live session by its user, then marks the index complete. */
+  private async buildIndex(): Promise<void> {
+    let filed = 0;
+    await this.eachFile(async (name) => {
+      if (!isSessionFile(name)) return;
+      const sid = name.slice(0, -'.json'.length);
+      const read = await readSessionFile(path.join(this.dir, name), this.maxFileBytes).catch((error: NodeJS.ErrnoException) => {
+        // A file this process may never read is no session it serves; anything else (EMFILE) is tried again later.
+        if (error.code !== 'EACCES' && error.code !== 'EPERM') throw error;
+        this.warnOnce(name, error);
+        return 'unreadable' as const;
+      });
+      const session = typeof read === 'object' ? parseSession(read.text) : null;
+      const user = principalOf(session)?.id;
+      if (!user || isExpired(session!, this.ttlMs, this.now())) return;
+      await this.index.add(user, sid);
+      filed += 1;
+    });
+    if (this.closed) return;
+    await this.index.markComplete();
+    // A new (empty) directory is indexed silently.
+    if (filed > 0) this.logger.info({ sessions: filed }, 'indexed the session files by user');
   }
 
   /** Ready when the directory is a directory this process may read and write. */
@@ -162,9 +238,12 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     return this.reaping;
   }
 
+  /** Stops the timer and the walks under way (a partial index build is done again at the next start). */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.reapTimer) clearInterval(this.reapTimer);
-    await Promise.all([this.reaping?.catch(() => undefined), this.sweepingTemps, this.liveCount.settled()]);
+    await this.checkingIndex;
+    await Promise.all([this.reaping?.catch(() => undefined), this.sweepingTemps, this.liveCount.settled(), this.indexing]);
   }
 
   private fileOf(sid: string): string {
@@ -229,21 +308,37 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     this.cachedBytes -= entry.text.length;
   }
 
+  /** Files the session under its user first, then writes it: a crash leaves at most a marker without a session. */
   private async write(sid: string, sess: StoredSession): Promise<void> {
     if (!SESSION_ID_PATTERN.test(sid)) throw new Error('invalid session id');
     sess.__lastAccess = this.now();
     this.forget(sid);
     const file = this.fileOf(sid);
     const text = JSON.stringify(sess);
-    try {
+    const user = principalOf(sess)?.id;
+    const writeBoth = async () => {
+      if (user) await this.index.add(user, sid);
       await writeFileAtomic(file, text, 0o600);
+    };
+    try {
+      await writeBoth();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       // The directory was removed (by hand, by a cleanup job): make it again.
       await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
       this.logger.warn('the session directory was missing; created it again');
-      await writeFileAtomic(file, text, 0o600);
+      await writeBoth();
     }
+  }
+
+  /** Deletes the session file, then its marker in the per-user index. */
+  private async remove(sid: string): Promise<void> {
+    // The owner, to find the marker; a session that cannot be read leaves its marker to the reaper.
+    const text = await this.readText(sid, this.fileOf(sid)).catch(() => 'unreadable' as const);
+    const user = text === 'missing' || text === 'unreadable' ? undefined : principalOf(parseSession(text))?.id;
+    this.forget(sid);
+    await fsp.rm(this.fileOf(sid), { force: true });
+    if (user) await this.index.remove(user, sid).catch(() => undefined);
   }
 
   private async refresh(sid: string, sess: StoredSession): Promise<void> {
@@ -302,20 +397,33 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
       scanned += 1;
       if (await this.reapOne(name, isTemp)) removed += 1;
     });
+    if (!onlyTemps) {
+      await this.reapMarkers().then(
+        (markers) => markers > 0 && this.logger.debug({ markers }, 'removed markers of sessions that are gone from the per-user index'),
+        (error: unknown) => this.logger.warn({ err: error }, 'could not look for stale markers in the per-user session index'),
+      );
+    }
     return { scanned, removed };
   }
 
-  /** Runs work on every file of the session directory, a few at a time, without listing it whole. */
+  /** Removes the markers of the per-user index whose session file is gone (an lstat each, two at a time). */
+  private async reapMarkers(): Promise<number> {
+    let removed = 0;
+    const now = this.now();
+    await forEachLimited(this.index.markers(), 2, async ({ marker, sid }) => {
+      const gone = await fsp.lstat(this.fileOf(sid)).then(
+        () => false,
+        (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+      );
+      if (gone && (await this.index.removeStale(marker, now).catch(() => false))) removed += 1;
+    }, () => this.closed);
+    return removed;
+  }
+
+  /** Runs work on every file of the session directory, a few at a time, without listing it whole; stops when the store closes. */
   private async eachFile(work: (name: string) => Promise<void>, concurrency = this.reapConcurrency): Promise<void> {
-    const inFlight = new Set<Promise<void>>();
     const dir = await fsp.opendir(this.dir, { bufferSize: 128 });
-    for await (const entry of dir) {
-      if (!entry.isFile()) continue;
-      const running = work(entry.name).finally(() => inFlight.delete(running));
-      inFlight.add(running);
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
+    await forEachLimited(filesIn(dir), concurrency, work, () => this.closed);
   }
 
   /** Removes one file if it is expired, unreadable or a stale temporary; a file that fails is skipped. */
@@ -326,6 +434,7 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
       const age = this.now() - stat.mtimeMs;
       // A time ahead of now (the clock stepped back) is looked at rather than trusted.
       if (isTemp ? Math.abs(age) < STALE_TEMP_FILE_MS : age >= 0 && age < this.ttlMs) return false;
+      let user: string | undefined;
       if (!isTemp) {
         const read = await readSessionFile(file, this.maxFileBytes);
         if (read === 'missing') return false;
@@ -334,8 +443,11 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
           if ((sess.__lastAccess ?? 0) > this.now()) await this.write(name.slice(0, -'.json'.length), sess);
           return false;
         }
+        user = principalOf(sess)?.id;
       }
       await fsp.unlink(file);
+      // A marker left behind is harmless (skipped) and removed with the others gone stale below.
+      if (user) await this.index.remove(user, name.slice(0, -'.json'.length)).catch(() => undefined);
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.warnOnce(name, error);
@@ -347,8 +459,33 @@ export class FileSessionStore extends StockFileStore implements SessionStore {
     if (this.warnedFiles.has(name)) return;
     if (this.warnedFiles.size >= MAX_WARNED_FILES) this.warnedFiles.clear();
     this.warnedFiles.add(name);
-    this.logger.warn({ sessionFile: name, code: (error as NodeJS.ErrnoException).code }, 'skipped a session file the reaper cannot read or remove');
+    this.logger.warn({ sessionFile: name, code: (error as NodeJS.ErrnoException).code }, 'skipped a session file that cannot be read or removed');
   }
+}
+
+/** Runs `work` on every item, at most `concurrency` at once, until one fails or `stopped()` says so. */
+async function forEachLimited<T>(items: Iterable<T> | AsyncIterable<T>, concurrency: number, work: (item: T) => Promise<void>, stopped = () => false): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  try {
+    for await (const item of items) {
+      if (failure || stopped()) break;
+      const running: Promise<void> = work(item)
+        .catch((error: unknown) => {
+          failure ??= { error };
+        })
+        .finally(() => inFlight.delete(running));
+      inFlight.add(running);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+  } finally {
+    await Promise.all(inFlight);
+  }
+  if (failure) throw failure.error;
+}
+
+async function* filesIn(dir: fs.Dir): AsyncGenerator<string> {
+  for await (const entry of dir) if (entry.isFile()) yield entry.name;
 }
 
 function isSessionFile(name: string): boolean {

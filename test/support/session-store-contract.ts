@@ -99,6 +99,15 @@ export function sessionStoreContract(name: string, factory: Factory, fault?: Sto
       expect((await store.sessionsOf(user)).map((s) => s.sid)).toEqual(['sid-list-2']);
     });
 
+    it('lists a session under its new user only, once it changed hands', async () => {
+      const store = await open();
+      const user = `u-hands-${Math.random().toString(36).slice(2)}`;
+      await call((cb) => store.set('sid-hands-1', sessionFor(user), cb));
+      await call((cb) => store.set('sid-hands-1', sessionFor(`${user}-next`), cb));
+      expect(await store.sessionsOf(user)).toEqual([]);
+      expect((await store.sessionsOf(`${user}-next`)).map((s) => s.sid)).toEqual(['sid-hands-1']);
+    });
+
     it('answers a ping when it can serve requests', async () => {
       const store = await open();
       await expect(store.ping()).resolves.toBeUndefined();
