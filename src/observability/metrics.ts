@@ -4,6 +4,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { match } from 'path-to-regexp';
 import { VERSION } from '../config/version.js';
 import { HttpError } from '../http/http-error.js';
+import type { Route } from '../http/route.js';
+
+export const METRICS_ROUTE = { method: 'get', path: '/metrics', session: false, audience: 'operator' } as const satisfies Route;
 
 export interface MetricSources {
   activeSessions: () => Promise<number | undefined>;

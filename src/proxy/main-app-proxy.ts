@@ -9,7 +9,7 @@ import { HttpError } from '../http/http-error.js';
 import type { PublicUser } from '../users/user.js';
 import { answerOnSocket } from './answer-on-socket.js';
 import { createGate, type GatePolicy } from './gate.js';
-import { canonicalPath, isOwnedPath } from './owned-paths.js';
+import { canonicalPath } from './owned-paths.js';
 
 interface ProxiedRequest extends IncomingMessage {
   sidecarUser?: PublicUser;
@@ -38,11 +38,13 @@ export function mainAppProxy(options: {
   target: string;
   timeoutSeconds: number;
   identify: Identify;
+  /** Whether a canonical path is the sidecar's own (see ownedPaths): never forwarded. */
+  owns: (canonical: string) => boolean;
   trustProxy: (addr: string) => boolean;
   gate: GatePolicy;
   logger: Logger;
 }): MainAppProxy {
-  const { target, identify, logger } = options;
+  const { target, identify, owns, logger } = options;
   const timeoutMs = options.timeoutSeconds * 1000;
   const gate = createGate(options.gate);
 
@@ -110,7 +112,7 @@ export function mainAppProxy(options: {
   return {
     handler: (req, res, next) => {
       const canonical = canonicalPath(req.url);
-      if (canonical === undefined || isOwnedPath(canonical)) return next();
+      if (canonical === undefined || owns(canonical)) return next();
       const request = req as typeof req & ProxiedRequest;
       void lookUp(request).then(() => {
         const refusal = gate(canonical, req.originalUrl, request.sidecarUser);
@@ -124,7 +126,7 @@ export function mainAppProxy(options: {
     upgrade: (req, socket, head) => {
       socket.on('error', (error) => logger.debug({ err: error }, 'upgrade connection failed'));
       const canonical = canonicalPath(req.url ?? '');
-      if (!isWebSocket(req) || canonical === undefined || isOwnedPath(canonical)) return answerOnSocket(socket, upgradeNotSupported());
+      if (!isWebSocket(req) || canonical === undefined || owns(canonical)) return answerOnSocket(socket, upgradeNotSupported());
       void lookUp(req).then(() => {
         const refusal = gate(canonical, req.url ?? '/', req.sidecarUser);
         if (refusal) return answerOnSocket(socket, refusal);

@@ -5,11 +5,15 @@ import { Router, type Request, type Response } from 'express';
 import type { Metrics } from '../observability/metrics.js';
 import type { Config } from '../config/config.js';
 import { requireRole } from '../auth/require-role.js';
+import { serve, type Route } from '../http/route.js';
 import { displayName } from './original-name.js';
 import { inspectImage } from './inspect-image.js';
 import { noFileError, receiveFile } from './receive.js';
 
-export const UPLOAD_PATHS = ['/admin/upload-image', '/images/upload'];
+export const UPLOAD_ROUTES = {
+  adminUploadImage: { method: 'post', path: '/api/admin/upload-image', session: true, audience: 'client' },
+  imagesUpload: { method: 'post', path: '/api/images/upload', session: true, audience: 'client' },
+} as const satisfies Record<string, Route>;
 
 export function productsDir(config: Config): string {
   return path.join(config.uploads.dir, 'products');
@@ -21,7 +25,7 @@ export function uploadRoutes(config: Config, metrics: Metrics): Router {
   const receive = receiveFile(dir, config.uploads.maxBytes);
 
   const router = Router();
-  router.post(UPLOAD_PATHS, requireRole('super_admin', 'admin'), async (req: Request, res: Response) => {
+  const upload = async (req: Request, res: Response) => {
     const file = await receive(req, res);
     if (!file) throw noFileError();
     let image;
@@ -49,7 +53,8 @@ export function uploadRoutes(config: Config, metrics: Metrics): Router {
       width: image.width,
       height: image.height,
     });
-  });
+  };
+  for (const route of Object.values(UPLOAD_ROUTES)) serve(router, route, requireRole('super_admin', 'admin'), upload);
   return router;
 }
 
