@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Logger } from 'pino';
-import { ROLES, type Role } from '../config/config.js';
+import { ROLES, type Role } from '../users/roles.js';
 import { serve, type Route } from '../http/route.js';
 import type { Identify } from './identity.js';
 import { identityHeaders } from './identity-headers.js';

@@ -1,7 +1,8 @@
 import '../process/require-node.js';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { loadConfig, loadUsersConfig, ROLES, type Role } from '../config/config.js';
+import { loadConfig, loadUsersConfig } from '../config/config.js';
+import { ROLES, type Role } from '../users/roles.js';
 import { createLogger } from '../observability/logger.js';
 import { createSessionStore } from '../sessions/create-store.js';
 import { revokeSessions } from '../sessions/revoke.js';

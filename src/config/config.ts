@@ -4,9 +4,8 @@ import { DEFAULT_ADMIN_QUERIES, loadAdminQueries, type AdminQueries } from '../a
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { redactUrl } from './redact.js';
 import { parseRoleMap } from './role-map.js';
-import type { Role } from './roles.js';
+import type { Role } from '../users/roles.js';
 
-export { ROLES, type Role } from './roles.js';
 
 export interface Config {
   port: number;

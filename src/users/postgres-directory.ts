@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { Role } from '../config/roles.js';
+import type { Role } from './roles.js';
 import { HttpError } from '../http/http-error.js';
 import { PROFILE_FIELDS, type Profile, type User, type UserDirectory } from './user.js';
 
