@@ -22,7 +22,8 @@ import { METRICS_ROUTE } from './observability/metrics.js';
 import { mainAppProxy, type MainAppProxy } from './proxy/main-app-proxy.js';
 import { ownedPaths } from './proxy/owned-paths.js';
 import { sessionMiddleware } from './sessions/middleware.js';
-import { productsDir, uploadRoutes, UPLOAD_ROUTES } from './uploads/routes.js';
+import { productsDir } from './uploads/products-dir.js';
+import { uploadRoutes, UPLOAD_ROUTES } from './uploads/routes.js';
 import { serveUploads, STORED_IMAGES_ROUTE } from './uploads/serve.js';
 
 export interface AppState {

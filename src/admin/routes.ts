@@ -5,7 +5,7 @@ import { HttpError } from '../http/http-error.js';
 import { serve, type Route } from '../http/route.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import { dataSourceUnavailable, type AdminDataSource, type AdminFigures } from './data-source.js';
-import type { LoginStats } from './login-stats.js';
+import type { LoginStats } from '../auth/login-stats.js';
 import type { UploadStats } from './upload-stats.js';
 
 export const ADMIN_DATA_ROUTES = {

@@ -1,6 +1,6 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Passport } from 'passport';
-import type { LoginStats } from '../admin/login-stats.js';
+import type { LoginStats } from './login-stats.js';
 import type { DeviceCookies } from './device-cookie.js';
 import type { PendingDeviceCookie } from './device-cookie-writer.js';
 import type { Config } from '../config/config.js';

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_ADMIN_QUERIES, loadAdminQueries, type AdminQueries } from '../admin/postgres-source.js';
+import { DEFAULT_ADMIN_QUERIES, loadAdminQueries, type AdminQueries } from '../admin/admin-queries.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { redactUrl } from './redact.js';
 import { parseRoleMap } from './role-map.js';

@@ -8,6 +8,7 @@ import { requireRole } from '../auth/require-role.js';
 import { serve, type Route } from '../http/route.js';
 import { displayName } from './original-name.js';
 import { inspectImage } from './inspect-image.js';
+import { productsDir } from './products-dir.js';
 import { noFileError, receiveFile } from './receive.js';
 
 export const UPLOAD_ROUTES = {
@@ -15,9 +16,6 @@ export const UPLOAD_ROUTES = {
   imagesUpload: { method: 'post', path: '/api/images/upload', session: true, audience: 'client' },
 } as const satisfies Record<string, Route>;
 
-export function productsDir(config: Config): string {
-  return path.join(config.uploads.dir, 'products');
-}
 
 /** POST /api/admin/upload-image and POST /api/images/upload, for super_admin and admin. */
 export function uploadRoutes(config: Config, metrics: Metrics): Router {

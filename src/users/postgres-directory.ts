@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
+import type { DatabaseReader } from '../db/pool.js';
 import type { Role } from './roles.js';
 import { HttpError } from '../http/http-error.js';
 import { PROFILE_FIELDS, type Profile, type User, type UserDirectory } from './user.js';
@@ -27,7 +28,7 @@ export class PostgresUserDirectory implements UserDirectory {
   private readonly queries: typeof DEFAULT_USER_QUERIES;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: DatabaseReader,
     /** Each query not given is the default one. */
     queries: Partial<typeof DEFAULT_USER_QUERIES>,
     private readonly roles: Map<string, Role>,
