@@ -32,8 +32,8 @@ describe('the direction of the dependencies between the folders of src/', () => 
     expect(intoAdmin.filter((e) => !['app.ts', 'deps.ts'].includes(e.from) && !(folderOf(e.from) === 'config' && e.to === path.join('admin', 'admin-queries.ts')))).toEqual([]);
   });
 
-  it('keeps the shared infrastructure (http, db, fs, observability, process) free of the domain folders', () => {
-    const infrastructure = ['http', 'db', 'fs', 'observability', 'process'];
+  it('keeps the shared infrastructure (http, errors, db, fs, observability, process) free of the domain folders', () => {
+    const infrastructure = ['http', 'errors', 'db', 'fs', 'observability', 'process'];
     const domains = ['admin', 'auth', 'users', 'sessions', 'uploads', 'proxy', 'cli'];
     expect(edges.filter((e) => infrastructure.includes(folderOf(e.from)) && domains.includes(folderOf(e.to)))).toEqual([]);
   });

@@ -14,6 +14,7 @@ import { requireProgram } from './support/programs.js';
 import { userDirectoryContract } from './support/user-directory-contract.js';
 import { PostgresUserDirectory, parseRoleMap } from '../src/users/postgres-directory.js';
 import { hashParameters, PasswordVerifier } from '../src/users/password.js';
+import { httpAnswerOf } from './support/http-answer.js';
 
 const bin = findPostgresBin();
 const available = requireProgram('PostgreSQL', bin ? [path.join(bin, 'postgres')] : ['/usr/lib/postgresql/<version>/bin/postgres']);
@@ -107,7 +108,7 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     for (let i = 0; i < h.config.login.maxFailuresPerUser; i += 1) {
       const res = await attempt();
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ success: false, message: 'Invalid username or password' });
+      expect(res.body).toEqual({ success: false, error: 'INVALID_CREDENTIALS', message: 'Invalid username or password' });
     }
     expect((await attempt()).status).toBe(429);
   });
@@ -165,7 +166,7 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     await fs.writeFile(queriesFile, JSON.stringify({ totalUsers: "SELECT 'many' AS n", licenseCounts: 'SELECT name FROM products' }));
     const { loadAdminQueries } = await import('../src/admin/admin-queries.js');
     const source = new PostgresAdminDataSource(new Database(db.url, 1000, createLogger('silent')).reader(), loadAdminQueries(queriesFile), 0, createLogger('silent'));
-    await expect(source.figures()).rejects.toMatchObject({ status: 503, code: 'DATA_SOURCE_UNAVAILABLE' });
+    await expect(httpAnswerOf(source.figures())).resolves.toMatchObject({ status: 503, code: 'DATA_SOURCE_UNAVAILABLE' });
     await source.close();
   });
 
@@ -175,7 +176,7 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     const { loadAdminQueries } = await import('../src/admin/admin-queries.js');
     const source = new PostgresAdminDataSource(new Database(db.url, 500, createLogger('silent')).reader(), loadAdminQueries(queriesFile), 0, createLogger('silent'));
     const start = Date.now();
-    await expect(source.figures()).rejects.toMatchObject({ status: 503 });
+    await expect(httpAnswerOf(source.figures())).resolves.toMatchObject({ status: 503 });
     expect(Date.now() - start).toBeLessThan(3000);
     await source.close();
   });

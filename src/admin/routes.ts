@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Logger } from 'pino';
 import { requireRole } from '../auth/require-role.js';
-import { HttpError } from '../http/http-error.js';
+import { DataSourceUnavailableError } from '../errors/domain-errors.js';
 import { serve, type Route } from '../http/route.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import { dataSourceUnavailable, type AdminDataSource, type AdminFigures } from './data-source.js';
@@ -29,7 +29,7 @@ export function adminRoutes(deps: {
     try {
       return await deps.data.figures();
     } catch (error) {
-      if (error instanceof HttpError) throw error;
+      if (error instanceof DataSourceUnavailableError) throw error;
       deps.logger.error({ err: error }, 'admin data source failed');
       throw dataSourceUnavailable(error);
     }

@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { storeUnavailable } from '../sessions/session-store.js';
+import { RegulationUnavailableError } from '../errors/domain-errors.js';
 
 export interface DeviceRegulationSettings {
   /** Failed logins through one device cookie, per window, before the device loses its trust. */
@@ -46,7 +46,7 @@ export class DeviceRegulation {
     try {
       return await work;
     } catch (error) {
-      throw error instanceof RateLimiterRes ? error : storeUnavailable(error);
+      throw error instanceof RateLimiterRes || error instanceof RegulationUnavailableError ? error : new RegulationUnavailableError(error);
     }
   }
 }

@@ -48,8 +48,7 @@ export function authRoutes(
         throw result.error;
       case 'failed':
         req.log.info({ ...audit, outcome: 'failed' }, 'login failed');
-        res.status(401).json({ success: false, message: 'Invalid username or password' });
-        return;
+        throw new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid username or password');
       case 'succeeded': {
         const { user } = result;
         // passport regenerates the session id here, so a planted id never becomes a logged-in one.

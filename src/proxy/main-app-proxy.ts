@@ -5,7 +5,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { Logger } from 'pino';
 import type { Identify } from '../auth/identity.js';
 import { identityHeaders } from '../auth/identity-headers.js';
-import { HttpError } from '../http/http-error.js';
+import { errorBody, HttpError } from '../http/http-error.js';
 import type { PublicUser } from '../users/user.js';
 import { answerOnSocket } from './answer-on-socket.js';
 import { createGate, type GatePolicy } from './gate.js';
@@ -71,15 +71,11 @@ export function mainAppProxy(options: {
           response.destroy();
           return;
         }
-        const status = timedOut ? 504 : 502;
-        response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-        response.end(
-          JSON.stringify({
-            success: false,
-            error: timedOut ? 'MAIN_APP_TIMEOUT' : 'MAIN_APP_UNAVAILABLE',
-            message: timedOut ? 'The main application did not answer in time.' : 'The main application is not reachable.',
-          }),
-        );
+        const failure = timedOut
+          ? new HttpError(504, 'MAIN_APP_TIMEOUT', 'The main application did not answer in time.')
+          : new HttpError(502, 'MAIN_APP_UNAVAILABLE', 'The main application is not reachable.');
+        response.writeHead(failure.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+        response.end(JSON.stringify(errorBody(failure)));
       },
     },
   });

@@ -6,6 +6,7 @@ import { LogCapture, eventually, tempDir } from '../../test/support/harness.js';
 import { sessionFor, sessionStoreContract } from '../../test/support/session-store-contract.js';
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.js';
 import { principalOf, type StoredSession } from './session-store.js';
+import { httpAnswerOf } from '../../test/support/http-answer.js';
 
 let contractDir = '';
 sessionStoreContract(
@@ -237,8 +238,8 @@ describe('FileSessionStore when its directory fails', () => {
     await set(store, 'sid-gone', sessionFor('u1'));
     await fs.rm(dir, { recursive: true });
     await fs.writeFile(dir, 'not a directory');
-    await expect(get(store, 'sid-gone')).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE', headers: { 'Retry-After': '5' } });
-    await expect(set(store, 'sid-new', sessionFor('u1'))).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE' });
+    await expect(httpAnswerOf(get(store, 'sid-gone'))).resolves.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE', headers: { 'Retry-After': '5' } });
+    await expect(httpAnswerOf(set(store, 'sid-new', sessionFor('u1')))).resolves.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE' });
     await expect(store.ping()).rejects.toThrow();
   });
 

@@ -3,6 +3,7 @@ import session from 'express-session';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { Database, type PoolShare } from '../db/pool.js';
+import { StoreUnavailableError } from '../errors/domain-errors.js';
 import { ensureUserIndex, USER_ID_EXPRESSION } from './postgres-user-index.js';
 import { asSession, parseSession, SESSION_ID_PATTERN, storeUnavailable, touchIsDue, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
 
@@ -179,7 +180,7 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
   private settle<T>(work: Promise<T>, callback: Callback<T> | undefined): void {
     work.then(
       (value) => callback?.(null, value),
-      (error: unknown) => callback?.(error && (error as { status?: number }).status === 503 ? error : this.unavailable(error)),
+      (error: unknown) => callback?.(error instanceof StoreUnavailableError ? error : this.unavailable(error)),
     );
   }
 
