@@ -9,47 +9,26 @@ export type Dependency = 'session_store' | 'login_regulation' | 'user_directory'
 
 const FULL = new Set(['ENOSPC', 'EDQUOT']);
 
-/** A dependency did not answer, failed, or (`full`) has no room left to write. */
-export class DependencyUnavailableError extends Error {
+/** A dependency did not answer, failed, or (`full`) has no room left to write; one subclass a dependency. */
+export abstract class DependencyUnavailableError extends Error {
+  abstract readonly dependency: Dependency;
   readonly full: boolean;
 
-  constructor(
-    readonly dependency: Dependency,
-    cause?: unknown,
-  ) {
-    super(`${dependency.replace('_', ' ')} unavailable${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
+  constructor(cause?: unknown) {
+    super(cause instanceof Error ? cause.message : 'unavailable', { cause });
     this.name = new.target.name;
     this.full = FULL.has((cause as NodeJS.ErrnoException | undefined)?.code ?? '');
   }
 }
 
 /** The session store (files, Redis, PostgreSQL) failed; a full disk is `full`. */
-export class StoreUnavailableError extends DependencyUnavailableError {
-  constructor(cause?: unknown) {
-    super('session_store', cause);
-  }
-}
-
+export class StoreUnavailableError extends DependencyUnavailableError { readonly dependency = 'session_store'; }
 /** The failure counts of the login regulation (memory or Redis) could not be read or written. */
-export class RegulationUnavailableError extends DependencyUnavailableError {
-  constructor(cause?: unknown) {
-    super('login_regulation', cause);
-  }
-}
-
+export class RegulationUnavailableError extends DependencyUnavailableError { readonly dependency = 'login_regulation'; }
 /** The users could not be looked up (the main app's database). */
-export class UserDirectoryUnavailableError extends DependencyUnavailableError {
-  constructor(cause?: unknown) {
-    super('user_directory', cause);
-  }
-}
-
+export class UserDirectoryUnavailableError extends DependencyUnavailableError { readonly dependency = 'user_directory'; }
 /** The admin figures could not be read, or read as something other than figures. */
-export class DataSourceUnavailableError extends DependencyUnavailableError {
-  constructor(cause?: unknown) {
-    super('admin_data', cause);
-  }
-}
+export class DataSourceUnavailableError extends DependencyUnavailableError { readonly dependency = 'admin_data'; }
 
 /** A login refused for the failures before it, until `retryAfterSeconds` have passed. */
 export class TooManyAttemptsError extends Error {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ROLES } from './roles.js';
 import lockfile from 'proper-lockfile';
 import { removeTemporaryCopies, writeFileAtomic } from '../fs/atomic-write.js';
+import { parseJsonFile } from '../fs/json-file.js';
 import { isBcryptHash } from './password.js';
 import type { User } from './user.js';
 
@@ -27,18 +28,7 @@ export class UsersFileError extends Error {
 
 /** Parses and validates a users file; the error names the bad entry. */
 export function parseUsersFile(text: string, file: string): User[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UsersFileError(`${file} is not valid JSON: ${(error as Error).message}`);
-  }
-  const result = fileSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new UsersFileError(`${file}: ${describePath(json, issue.path)} ${issue.message}`);
-  }
-  const users = result.data.users as User[];
+  const users = parseJsonFile(text, file, fileSchema, { where: describePath, error: (message) => new UsersFileError(message) }).users as User[];
   const seenNames = new Set<string>();
   const seenIds = new Set<string>();
   const seenEmails = new Set<string | number>();
