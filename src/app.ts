@@ -2,32 +2,50 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { Config } from './config/config.js';
 import type { AppDeps } from './deps.js';
 import { moneyFormatter } from './admin/money.js';
-import { adminRoutes, ADMIN_DATA_PATHS } from './admin/routes.js';
-import { sessionsAdminRoutes, SESSIONS_ADMIN_PATH } from './admin/sessions-routes.js';
+import { adminRoutes, ADMIN_DATA_ROUTES } from './admin/routes.js';
+import { sessionsAdminRoutes, SESSIONS_ADMIN_ROUTES } from './admin/sessions-routes.js';
 import { createIdentify } from './auth/identity.js';
-import { loginRedirectRoute } from './auth/login-redirect.js';
+import { LOGIN_REDIRECT_ROUTE, loginRedirectRoute } from './auth/login-redirect.js';
 import { deviceCookieWriter } from './auth/device-cookie-writer.js';
 import { createPassport } from './auth/passport.js';
-import { authRoutes } from './auth/routes.js';
-import { verifyRoute } from './auth/verify.js';
+import { AUTH_ROUTES, authRoutes } from './auth/routes.js';
+import { VERIFY_ROUTE, verifyRoute } from './auth/verify.js';
 import { jsonErrorHandler, notFound } from './http/error-handler.js';
-import { health, ready } from './http/health.js';
+import { health, HEALTH_ROUTES, ready } from './http/health.js';
+import { fixedPart, serve, sessionPaths, type Route } from './http/route.js';
 import { securityHeaders } from './http/security-headers.js';
 import { requestLog } from './observability/request-log.js';
 import { corsAllowlist } from './http/cors.js';
-import { CsrfTokens, rememberCsrfTokenForLogin, sessionCsrfRoute } from './http/csrf.js';
+import { CSRF_TOKEN_ROUTE, CsrfTokens, rememberCsrfTokenForLogin, sessionCsrfRoute } from './http/csrf.js';
 import { crossSiteCheck } from './http/origin-check.js';
+import { METRICS_ROUTE } from './observability/metrics.js';
 import { mainAppProxy, type MainAppProxy } from './proxy/main-app-proxy.js';
+import { ownedPaths } from './proxy/owned-paths.js';
 import { sessionMiddleware } from './sessions/middleware.js';
-import { productsDir, uploadRoutes, UPLOAD_PATHS } from './uploads/routes.js';
-import { serveUploads } from './uploads/serve.js';
+import { productsDir } from './uploads/products-dir.js';
+import { uploadRoutes, UPLOAD_ROUTES } from './uploads/routes.js';
+import { serveUploads, STORED_IMAGES_ROUTE } from './uploads/serve.js';
 
 export interface AppState {
   draining: boolean;
 }
 
-/** The /api paths the sidecar answers itself (with its session); everything else is the main app's. */
-export const SESSION_PATHS = ['/api/login', '/api/logout', '/api/user', '/api/csrf-token', ...[...UPLOAD_PATHS, ...ADMIN_DATA_PATHS, SESSIONS_ADMIN_PATH].map((p) => `/api${p}`)];
+/**
+ * Every route the sidecar answers itself, as the module serving it declares it: the session goes in
+ * front of those that need it, and the built-in proxy forwards every other path to the main app.
+ */
+export const SIDECAR_ROUTES: readonly Route[] = [
+  ...Object.values(HEALTH_ROUTES),
+  METRICS_ROUTE,
+  STORED_IMAGES_ROUTE,
+  VERIFY_ROUTE,
+  LOGIN_REDIRECT_ROUTE,
+  CSRF_TOKEN_ROUTE,
+  ...Object.values(AUTH_ROUTES),
+  ...Object.values(UPLOAD_ROUTES),
+  ...Object.values(ADMIN_DATA_ROUTES),
+  ...Object.values(SESSIONS_ADMIN_ROUTES),
+];
 
 export interface SidecarApp extends Express {
   locals: Express['locals'] & { proxy?: MainAppProxy };
@@ -60,6 +78,7 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
       target: config.mainAppUrl,
       timeoutSeconds: config.mainAppTimeoutSeconds,
       identify,
+      owns: ownedPaths(SIDECAR_ROUTES),
       trustProxy: (addr) => trust(addr, 0),
       gate: { protectAdminPages: config.protectAdminPages, loginPage: config.loginPage },
       logger: deps.logger,
@@ -72,10 +91,11 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   const own = express.Router();
   own.use(headers);
 
-  own.get('/health', health(deps.sessionStore.kind, () => state.draining));
-  own.get('/metrics', deps.metrics.endpoint(config.metricsToken));
-  own.get(
-    '/ready',
+  serve(own, HEALTH_ROUTES.health, health(deps.sessionStore.kind, () => state.draining));
+  serve(own, METRICS_ROUTE, deps.metrics.endpoint(config.metricsToken));
+  serve(
+    own,
+    HEALTH_ROUTES.ready,
     ready(
       {
         sessionStore: () => deps.sessionStore.ping(),
@@ -85,8 +105,8 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
       () => state.draining,
     ),
   );
-  own.use('/uploads/products', serveUploads(productsDir(config)), notFound);
-  own.use('/api', verifyRoute(identify, deps.logger), loginRedirectRoute(config.loginPage));
+  own.use(fixedPart(STORED_IMAGES_ROUTE).path, serveUploads(productsDir(config)), notFound);
+  own.use(verifyRoute(identify, deps.logger), loginRedirectRoute(config.loginPage));
 
   const devices = deps.deviceCookies && { cookies: deps.deviceCookies, name: config.login.device.cookieName };
   const passport = createPassport(deps.users, deps.loginService, shared, devices);
@@ -94,7 +114,7 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   // against; the sidecar refuses none of them (its cross-site check stays).
   const csrf = shared ? undefined : new CsrfTokens(deps.secrets);
   own.use(
-    SESSION_PATHS,
+    sessionPaths(SIDECAR_ROUTES),
     corsAllowlist(config.allowedOrigins),
     crossSiteCheck(config.allowedOrigins),
     deviceCookieWriter(),
@@ -103,13 +123,12 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
     passport.session(),
     ...(csrf ? [csrf.check()] : []),
   );
-  own.get('/api/csrf-token', csrf ? csrf.route() : sessionCsrfRoute());
+  serve(own, CSRF_TOKEN_ROUTE, csrf ? csrf.route() : sessionCsrfRoute());
   // Only a login replaces a session whose CSRF token must be carried over.
-  if (!csrf) own.post('/api/login', rememberCsrfTokenForLogin());
-  own.use('/api', authRoutes(config, passport, deps));
-  own.use('/api', uploadRoutes(config, deps.metrics));
+  if (!csrf) serve(own, AUTH_ROUTES.login, rememberCsrfTokenForLogin());
+  own.use(authRoutes(config, passport, deps));
+  own.use(uploadRoutes(config, deps.metrics));
   own.use(
-    '/api',
     adminRoutes({
       data: deps.adminData,
       sessionStore: deps.sessionStore,
@@ -119,7 +138,7 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
       money: moneyFormatter(config.adminData.currency, config.adminData.locale),
     }),
   );
-  own.use('/api', sessionsAdminRoutes({ sessionStore: deps.sessionStore, users: deps.users }));
+  own.use(sessionsAdminRoutes({ sessionStore: deps.sessionStore, users: deps.users }));
   app.use(own);
   app.use(notFound);
   // Refusals of the proxy's gate are the sidecar's own answers too.

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { productsDir } from './uploads/routes.js';
+import { Databases } from './db/pool.js';
+import { productsDir } from './uploads/products-dir.js';
 import { sweepStaleUploads } from './uploads/temp-storage.js';
 import type { Config } from './config/config.js';
 import { DeviceCookies } from './auth/device-cookie.js';
@@ -19,8 +20,7 @@ import { resolveSessionSecrets } from './sessions/secret.js';
 import type { SessionStore } from './sessions/session-store.js';
 import type { AdminDataSource } from './admin/data-source.js';
 import { FileAdminDataSource } from './admin/file-source.js';
-import { LoginStats } from './admin/login-stats.js';
-import { createReadOnlyPool } from './admin/pool.js';
+import { LoginStats } from './auth/login-stats.js';
 import { PostgresAdminDataSource } from './admin/postgres-source.js';
 import { UploadStats } from './admin/upload-stats.js';
 import { FileUserDirectory } from './users/file-directory.js';
@@ -46,14 +46,17 @@ export interface AppDeps {
   /** Undefined when DEVICE_COOKIES=false. */
   deviceCookies: DeviceCookies | undefined;
   metrics: Metrics;
+  /** The database pools: one per DATABASE_URL, shared by the session store, the users and the admin figures. */
+  databases: Databases;
 }
 
 export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps> {
   await prepareUploadDir(config, logger);
   const secrets = await resolveSessionSecrets(config.session.secrets, config.session.dir, logger);
-  const sessionStore = await createSessionStore(config, logger);
-  const users = await createUserDirectory(config, logger);
-  const adminData = await createAdminDataSource(config, logger);
+  const databases = new Databases(config.database.timeoutMs, logger);
+  const sessionStore = await createSessionStore(config, logger, databases);
+  const users = await createUserDirectory(config, logger, databases);
+  const adminData = await createAdminDataSource(config, logger, databases);
   const verifier = new PasswordVerifier(config.users.bcryptCost, () =>
     logger.warn('a stored password hash is in no known format (bcrypt $2a$/$2b$/$2y$ or scrypt hex.salt); login refused'),
   );
@@ -84,7 +87,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<AppDeps
   });
   const logins = new LoginStats();
   logins.onRecord((outcome) => metrics.login(outcome));
-  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, localBans, loginService, deviceCookies, adminData, logins, uploadStats, metrics };
+  return { logger, secrets, sessionStore, users, verifier, passwordQueue, regulation, localBans, loginService, deviceCookies, adminData, logins, uploadStats, metrics, databases };
 }
 
 /**
@@ -99,14 +102,14 @@ async function prepareUploadDir(config: Config, logger: Logger): Promise<void> {
   if (removed > 0) logger.info({ removed }, 'removed temporary files of interrupted uploads');
 }
 
-async function createAdminDataSource(config: Config, logger: Logger): Promise<AdminDataSource> {
+async function createAdminDataSource(config: Config, logger: Logger, databases: Databases): Promise<AdminDataSource> {
   const log = logger.child({ component: 'admin-data' });
   switch (config.adminData.source) {
     case 'file':
       return FileAdminDataSource.open(config.adminData.file, log);
     case 'postgres':
       return new PostgresAdminDataSource(
-        createReadOnlyPool(config.databaseUrl!, config.database.timeoutMs, log),
+        databases.of(config.databaseUrl!).reader(),
         config.database.adminQueries,
         config.database.adminCacheSeconds,
         log,
@@ -114,7 +117,7 @@ async function createAdminDataSource(config: Config, logger: Logger): Promise<Ad
   }
 }
 
-export async function createUserDirectory(config: Config, logger: Logger): Promise<UserDirectory> {
+export async function createUserDirectory(config: Config, logger: Logger, databases: Databases): Promise<UserDirectory> {
   switch (config.users.source) {
     case 'file':
       return FileUserDirectory.open({ file: config.users.file, logger: logger.child({ component: 'users' }) });
@@ -126,7 +129,7 @@ export async function createUserDirectory(config: Config, logger: Logger): Promi
         byEmail: config.database.usersByEmailQuery,
         sampleHashes: config.database.usersSampleQuery,
       };
-      return new PostgresUserDirectory(createReadOnlyPool(config.databaseUrl!, config.database.timeoutMs, log), queries, config.database.roleMap, log);
+      return new PostgresUserDirectory(databases.of(config.databaseUrl!).reader(), queries, config.database.roleMap, log);
     }
   }
 }

@@ -16,7 +16,7 @@ import { listenProblem } from './http/listen-problem.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { keepFreedMemory } from './process/keep-freed-memory.js';
 import { tryLowerThreadpoolPriority } from './process/threadpool-priority.js';
-import { UPLOAD_PATHS } from './uploads/routes.js';
+import { UPLOAD_ROUTES } from './uploads/routes.js';
 import { createFirstUser } from './users/bootstrap.js';
 
 async function main(env: Env): Promise<void> {
@@ -45,7 +45,7 @@ async function main(env: Env): Promise<void> {
   keepFreedMemory();
   const state: AppState = { draining: false };
   const app = createApp(config, deps, state);
-  const server = createHttpServer(app, config.http, UPLOAD_PATHS.map((p) => `/api${p}`));
+  const server = createHttpServer(app, config.http, Object.values(UPLOAD_ROUTES).map((route) => route.path));
   reportDroppedConnections(server, config.http.maxConnections, logger);
   server.listen(config.port, config.host);
   const proxy = app.locals.proxy;

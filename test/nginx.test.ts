@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_PATHS } from '../src/app.js';
+import { match } from 'path-to-regexp';
+import { SIDECAR_ROUTES } from '../src/app.js';
 import { ADMIN, B2B, listen, startHarness, type Harness } from './support/harness.js';
 import { png } from './support/images.js';
 import { freePort } from './support/ports.js';
@@ -409,7 +410,10 @@ describe('the locations of nginx/sidecar.conf and admin-pages.conf, and the rout
   });
   afterAll(() => h?.close());
 
-  const OWNED = [...SESSION_PATHS, '/api/auth/verify', `/uploads/products/${SAMPLE}`, '/api/admin/upload-image/0123456789abcdef0123456789abcdef.png'];
+  /** A path each route of an audience answers (a parameter filled in). */
+  const pathsFor = (audience: string) => SIDECAR_ROUTES.filter((r) => r.audience === audience).map((r) => r.path.replace(/\/[:*]\w+$/, `/${SAMPLE}`));
+  const OWNED = pathsFor('client');
+  const declared = SIDECAR_ROUTES.map((r) => match(r.path, { sensitive: false, trailing: true, decode: false }));
   const spellings = (p: string) => [p, `${p}/`, p.toUpperCase(), p.replace(/[a-z]+/, (w) => w[0]!.toUpperCase() + w.slice(1))];
 
   it('sends every path the sidecar owns, in every spelling, to the sidecar', () => {
@@ -417,6 +421,22 @@ describe('the locations of nginx/sidecar.conf and admin-pages.conf, and the rout
       for (const spelling of spellings(owned)) {
         const chosen = selectLocation(locations, spelling)!;
         expect({ spelling, to: chosen.upstream ?? (/\balias\b/.test(chosen.body) ? 'alias' : chosen.body) }).toEqual({ spelling, to: spelling.startsWith('/uploads/products/') ? 'alias' : 'auth_sidecar' });
+      }
+    }
+  });
+
+  it("sends the nginx-only routes through an internal location, and none of the operator endpoints anywhere", () => {
+    const internal = locations.filter((l) => l.internal && l.upstream === 'auth_sidecar').map((l) => l.proxyPath);
+    expect(pathsFor('nginx').length).toBeGreaterThan(0);
+    for (const p of pathsFor('nginx')) expect(internal, p).toContain(p);
+    for (const p of pathsFor('operator').flatMap(spellings)) expect({ p, to: selectLocation(locations, p)!.upstream }).toEqual({ p, to: 'main_app' });
+  });
+
+  it('sends no path to the sidecar that is not one of its declared routes', () => {
+    const toSidecar = locations.filter((l) => l.upstream === 'auth_sidecar');
+    for (const location of toSidecar) {
+      for (const p of location.internal ? [location.proxyPath!] : pathsOf(location, SAMPLE)) {
+        expect({ location: `${location.modifier} ${location.pattern}`, path: p, declared: declared.some((m) => m(p) !== false) }).toMatchObject({ declared: true });
       }
     }
   });

@@ -4,8 +4,9 @@ import path from 'node:path';
 import bcrypt from 'bcrypt';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReadOnlyPool } from '../src/admin/pool.js';
-import { PostgresAdminDataSource, DEFAULT_ADMIN_QUERIES } from '../src/admin/postgres-source.js';
+import { APPLICATION_NAME, Database } from '../src/db/pool.js';
+import { DEFAULT_ADMIN_QUERIES } from '../src/admin/admin-queries.js';
+import { PostgresAdminDataSource } from '../src/admin/postgres-source.js';
 import { createLogger } from '../src/observability/logger.js';
 import { cookieHeader, startHarness, tempDir, type Harness } from './support/harness.js';
 import { findPostgresBin, startPostgres, type ThrowawayPostgres } from './support/postgres.js';
@@ -13,6 +14,7 @@ import { requireProgram } from './support/programs.js';
 import { userDirectoryContract } from './support/user-directory-contract.js';
 import { PostgresUserDirectory, parseRoleMap } from '../src/users/postgres-directory.js';
 import { hashParameters, PasswordVerifier } from '../src/users/password.js';
+import { httpAnswerOf } from './support/http-answer.js';
 
 const bin = findPostgresBin();
 const available = requireProgram('PostgreSQL', bin ? [path.join(bin, 'postgres')] : ['/usr/lib/postgresql/<version>/bin/postgres']);
@@ -71,7 +73,7 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
 
   userDirectoryContract('postgres', async () =>
     new PostgresUserDirectory(
-      createReadOnlyPool(db.url, 1000, createLogger('silent')),
+      new Database(db.url, 1000, createLogger('silent')).reader(),
       {
         byUsername: 'SELECT id::text AS id, username, password AS password_hash, role, disabled FROM users WHERE username = $1',
         byId: "SELECT id::text AS id, username, password AS password_hash, role, disabled FROM users WHERE id::text = $1 OR (id = 0 AND $1 = '')",
@@ -94,7 +96,7 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
   });
 
   it('samples the main app\'s password hashes, so unknown users are checked at their cost rather than BCRYPT_COST', async () => {
-    const users = new PostgresUserDirectory(createReadOnlyPool(db.url, 1000, createLogger('silent')), {}, parseRoleMap(undefined), createLogger('silent'));
+    const users = new PostgresUserDirectory(new Database(db.url, 1000, createLogger('silent')).reader(), {}, parseRoleMap(undefined), createLogger('silent'));
     const verifier = new PasswordVerifier(12);
     await verifier.learnFrom(() => users.sampleHashes(), (error) => { throw error; });
     expect(hashParameters(await verifier.dummyHash())).toBe('bcrypt cost 4');
@@ -106,7 +108,7 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     for (let i = 0; i < h.config.login.maxFailuresPerUser; i += 1) {
       const res = await attempt();
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ success: false, message: 'Invalid username or password' });
+      expect(res.body).toEqual({ success: false, error: 'INVALID_CREDENTIALS', message: 'Invalid username or password' });
     }
     expect((await attempt()).status).toBe(429);
   });
@@ -149,7 +151,7 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
   });
 
   it('shares one query per figure among concurrent requests within the cache period', async () => {
-    const pool = createReadOnlyPool(db.url, 1000, createLogger('silent'));
+    const pool = new Database(db.url, 1000, createLogger('silent')).reader();
     let queries = 0;
     const counting = new Proxy(pool, { get: (target, prop) => (prop === 'query' ? (...args: unknown[]) => (queries++, (target.query as (...a: unknown[]) => unknown)(...args)) : Reflect.get(target, prop)) });
     const source = new PostgresAdminDataSource(counting, DEFAULT_ADMIN_QUERIES, 60, createLogger('silent'));
@@ -162,19 +164,19 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
   it('answers 503 for a query returning unexpected columns or non-numeric counts, never wrong numbers', async () => {
     const queriesFile = path.join(await tempDir(), 'queries.json');
     await fs.writeFile(queriesFile, JSON.stringify({ totalUsers: "SELECT 'many' AS n", licenseCounts: 'SELECT name FROM products' }));
-    const { loadAdminQueries } = await import('../src/admin/postgres-source.js');
-    const source = new PostgresAdminDataSource(createReadOnlyPool(db.url, 1000, createLogger('silent')), loadAdminQueries(queriesFile), 0, createLogger('silent'));
-    await expect(source.figures()).rejects.toMatchObject({ status: 503, code: 'DATA_SOURCE_UNAVAILABLE' });
+    const { loadAdminQueries } = await import('../src/admin/admin-queries.js');
+    const source = new PostgresAdminDataSource(new Database(db.url, 1000, createLogger('silent')).reader(), loadAdminQueries(queriesFile), 0, createLogger('silent'));
+    await expect(httpAnswerOf(source.figures())).resolves.toMatchObject({ status: 503, code: 'DATA_SOURCE_UNAVAILABLE' });
     await source.close();
   });
 
   it('answers 503 within the statement timeout when a query is too slow', async () => {
     const queriesFile = path.join(await tempDir(), 'queries.json');
     await fs.writeFile(queriesFile, JSON.stringify({ totalSales: 'SELECT 1 FROM pg_sleep(10)' }));
-    const { loadAdminQueries } = await import('../src/admin/postgres-source.js');
-    const source = new PostgresAdminDataSource(createReadOnlyPool(db.url, 500, createLogger('silent')), loadAdminQueries(queriesFile), 0, createLogger('silent'));
+    const { loadAdminQueries } = await import('../src/admin/admin-queries.js');
+    const source = new PostgresAdminDataSource(new Database(db.url, 500, createLogger('silent')).reader(), loadAdminQueries(queriesFile), 0, createLogger('silent'));
     const start = Date.now();
-    await expect(source.figures()).rejects.toMatchObject({ status: 503 });
+    await expect(httpAnswerOf(source.figures())).resolves.toMatchObject({ status: 503 });
     expect(Date.now() - start).toBeLessThan(3000);
     await source.close();
   });
@@ -198,4 +200,39 @@ describe.skipIf(!available)('with a real PostgreSQL', () => {
     const again = await request(h.app).get('/api/admin/license-counts').set('cookie', cookie);
     expect(again.status).toBe(200);
   }, 30_000);
+});
+
+describe.skipIf(!available)('one pool per database', () => {
+  let db: ThrowawayPostgres;
+  let h: Harness;
+  beforeAll(async () => {
+    db = await startPostgres(bin!);
+    await db.query(SCHEMA);
+    await db.query('INSERT INTO users (username, password, role) VALUES ($1, $2, $3)', ['pgadmin', await bcrypt.hash('bcrypt-password', 4), 'admin']);
+    h = await startHarness({ env: { SESSION_STORE: 'postgres', USERS_SOURCE: 'postgres', ADMIN_DATA_SOURCE: 'postgres', DATABASE_URL: db.url, ADMIN_CACHE_SECONDS: '0' } });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+    await db?.destroy();
+  });
+
+  it('keeps every connection of the session store, the users and the admin figures in the one pool of DATABASE_URL', async () => {
+    const logins = await Promise.all(Array.from({ length: 4 }, () => request(h.app).post('/api/login').send({ username: 'pgadmin', password: 'bcrypt-password' })));
+    expect(logins.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const cookie = cookieHeader(logins[0]!.headers['set-cookie']);
+    const dashboards = await Promise.all(Array.from({ length: 4 }, () => request(h.app).get('/api/admin/dashboard').set('cookie', cookie)));
+    expect(dashboards.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(h.deps.databases.size).toBe(1);
+    const database = h.deps.databases.of(db.url);
+    const [row] = await db.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [APPLICATION_NAME]);
+    expect(database.connections).toBeGreaterThan(0);
+    expect(Number(row!.n)).toBe(database.connections);
+  });
+
+  it('refuses a write through the read-only share that the users and the admin figures query with', async () => {
+    const reader = h.deps.databases.of(db.url).reader();
+    await expect(reader.query("INSERT INTO products (id, name) VALUES ('9', 'Written')")).rejects.toThrow(/read-only transaction/);
+    await expect(reader.query('SELECT count(*) AS n FROM products')).resolves.toMatchObject({ rows: [{ n: '4' }] });
+    await reader.end();
+  });
 });

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { DEFAULT_ADMIN_QUERIES } from '../../dist/admin/postgres-source.js';
+import { DEFAULT_ADMIN_QUERIES } from '../../dist/admin/admin-queries.js';
 import path from 'node:path';
 import { findPostgresBin, startPostgres } from '../../test/.build/test/support/postgres.js';
 import { load, login, ratio, startVariant, tempDir } from './lib.mjs';

@@ -1,4 +1,4 @@
-import { HttpError } from '../http/http-error.js';
+import { DataSourceUnavailableError } from '../errors/domain-errors.js';
 
 export interface ProductLicenses {
   id: string;
@@ -26,9 +26,6 @@ export interface AdminDataSource {
 
 export const EMPTY_FIGURES: AdminFigures = { products: [], totalUsers: 0, totalSales: 0, activeKeys: 0, totalProducts: 0 };
 
-export function dataSourceUnavailable(cause?: unknown): HttpError {
-  return new HttpError(503, 'DATA_SOURCE_UNAVAILABLE', 'The admin figures cannot be read right now; try again shortly.', {
-    cause,
-    headers: { 'Retry-After': '5' },
-  });
+export function dataSourceUnavailable(cause?: unknown): DataSourceUnavailableError {
+  return cause instanceof DataSourceUnavailableError ? cause : new DataSourceUnavailableError(cause);
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { parseJsonFile } from '../fs/json-file.js';
 import { WatchedJsonFile } from '../fs/watched-json-file.js';
 import { EMPTY_FIGURES, type AdminDataSource, type AdminFigures } from './data-source.js';
 
@@ -17,18 +18,8 @@ const fileSchema = z.object({
 });
 
 export function parseAdminDataFile(text: string, file: string): AdminFigures {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${file} is not valid JSON: ${(error as Error).message}`);
-  }
-  const result = fileSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new Error(`${file}: "${issue.path.join('.')}" ${issue.message}`);
-  }
-  const products = result.data.products.map((p) => ({
+  const data = parseJsonFile(text, file, fileSchema);
+  const products = data.products.map((p) => ({
     id: p.id,
     name: p.name,
     available: p.licenseKeys.available,
@@ -37,8 +28,8 @@ export function parseAdminDataFile(text: string, file: string): AdminFigures {
   }));
   return {
     products,
-    totalUsers: result.data.totalUsers,
-    totalSales: result.data.totalSales,
+    totalUsers: data.totalUsers,
+    totalSales: data.totalSales,
     activeKeys: products.reduce((sum, p) => sum + p.available, 0),
     totalProducts: products.length,
   };

@@ -1,13 +1,17 @@
 import { Router } from 'express';
 import type { Logger } from 'pino';
 import { requireRole } from '../auth/require-role.js';
-import { HttpError } from '../http/http-error.js';
+import { DataSourceUnavailableError } from '../errors/domain-errors.js';
+import { serve, type Route } from '../http/route.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import { dataSourceUnavailable, type AdminDataSource, type AdminFigures } from './data-source.js';
-import type { LoginStats } from './login-stats.js';
+import type { LoginStats } from '../auth/login-stats.js';
 import type { UploadStats } from './upload-stats.js';
 
-export const ADMIN_DATA_PATHS = ['/admin/license-counts', '/admin/dashboard'];
+export const ADMIN_DATA_ROUTES = {
+  licenseCounts: { method: 'get', path: '/api/admin/license-counts', session: true, audience: 'client' },
+  dashboard: { method: 'get', path: '/api/admin/dashboard', session: true, audience: 'client' },
+} as const satisfies Record<string, Route>;
 
 export function adminRoutes(deps: {
   data: AdminDataSource;
@@ -25,13 +29,13 @@ export function adminRoutes(deps: {
     try {
       return await deps.data.figures();
     } catch (error) {
-      if (error instanceof HttpError) throw error;
+      if (error instanceof DataSourceUnavailableError) throw error;
       deps.logger.error({ err: error }, 'admin data source failed');
       throw dataSourceUnavailable(error);
     }
   };
 
-  router.get('/admin/license-counts', admins, async (req, res) => {
+  serve(router, ADMIN_DATA_ROUTES.licenseCounts, admins, async (req, res) => {
     const { products } = await figures();
     const detailed = req.query.detail === '1' || req.query.detail === 'true';
     const data = Object.fromEntries(
@@ -40,7 +44,7 @@ export function adminRoutes(deps: {
     res.set('Cache-Control', 'no-store').json({ success: true, data });
   });
 
-  router.get('/admin/dashboard', admins, async (_req, res) => {
+  serve(router, ADMIN_DATA_ROUTES.dashboard, admins, async (_req, res) => {
     const [f, uploads, activeSessions] = await Promise.all([figures(), deps.uploads.read(), deps.sessionStore.count?.().catch(() => null) ?? null]);
     const logins = deps.logins.last24h();
     res.set('Cache-Control', 'no-store').json({

@@ -1,11 +1,16 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { requireRole } from '../auth/require-role.js';
 import { HttpError, validationError } from '../http/http-error.js';
+import { serve, type Route } from '../http/route.js';
 import { revokeSessions, sessionHandle, viewOf } from '../sessions/revoke.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import type { PublicUser, UserDirectory } from '../users/user.js';
 
-export const SESSIONS_ADMIN_PATH = '/admin/sessions';
+export const SESSIONS_ADMIN_ROUTES = {
+  list: { method: 'get', path: '/api/admin/sessions', session: true, audience: 'client' },
+  endAll: { method: 'delete', path: '/api/admin/sessions', session: true, audience: 'client' },
+  endOne: { method: 'delete', path: '/api/admin/sessions/:id', session: true, audience: 'client' },
+} as const satisfies Record<string, Route>;
 
 /**
  * Session revocation for super admins: list a user's sessions (?userId= or ?username=), end one
@@ -30,7 +35,7 @@ export function sessionsAdminRoutes(deps: { sessionStore: SessionStore; users: U
     return { id: user.id, username: user.username };
   };
 
-  router.get(SESSIONS_ADMIN_PATH, superAdmins, async (req, res) => {
+  serve(router, SESSIONS_ADMIN_ROUTES.list, superAdmins, async (req, res) => {
     const user = await target(req);
     const own = req.sessionID ? sessionHandle(req.sessionID) : undefined;
     const sessions = (await deps.sessionStore.sessionsOf(user.id)).map(viewOf).map((v) => ({ ...v, current: v.id === own }));
@@ -38,7 +43,7 @@ export function sessionsAdminRoutes(deps: { sessionStore: SessionStore; users: U
     res.set('Cache-Control', 'no-store').json({ success: true, user, sessions });
   });
 
-  router.delete([SESSIONS_ADMIN_PATH, `${SESSIONS_ADMIN_PATH}/:id`], superAdmins, async (req, res) => {
+  const end = async (req: Request, res: Response) => {
     const user = await target(req);
     const handle = typeof req.params.id === 'string' ? req.params.id : undefined;
     const revoked = await revokeSessions(deps.sessionStore, user.id, handle);
@@ -46,7 +51,9 @@ export function sessionsAdminRoutes(deps: { sessionStore: SessionStore; users: U
     const by = req.user as PublicUser;
     req.log.info({ audit: 'revoke', userId: user.id, username: user.username, sessions: revoked, by: by.username, ip: req.ip }, 'sessions revoked');
     res.json({ success: true, revoked });
-  });
+  };
+  serve(router, SESSIONS_ADMIN_ROUTES.endAll, superAdmins, end);
+  serve(router, SESSIONS_ADMIN_ROUTES.endOne, superAdmins, end);
 
   return router;
 }

@@ -71,7 +71,7 @@ describe('device cookies', () => {
     await banTheIp(h);
     const res = await login(h, ADMIN, device, 'wrong-password');
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ success: false, message: 'Invalid username or password' });
+    expect(res.body).toEqual({ success: false, error: 'INVALID_CREDENTIALS', message: 'Invalid username or password' });
   });
 
   it('treats a forged, an expired and another user\'s device cookie as no device: the IP ban refuses them', async () => {

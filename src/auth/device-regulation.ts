@@ -1,5 +1,5 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { storeUnavailable } from '../sessions/session-store.js';
+import { RegulationUnavailableError } from '../errors/domain-errors.js';
 import { createCounter } from './login-counters.js';
 
 export interface DeviceRegulationSettings {
@@ -47,7 +47,7 @@ export class DeviceRegulation {
     try {
       return await work;
     } catch (error) {
-      throw error instanceof RateLimiterRes ? error : storeUnavailable(error);
+      throw error instanceof RateLimiterRes || error instanceof RegulationUnavailableError ? error : new RegulationUnavailableError(error);
     }
   }
 }

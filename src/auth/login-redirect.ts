@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { serve, type Route } from '../http/route.js';
 import { isLocalPath, type Config } from '../config/config.js';
 
 /**
@@ -12,13 +13,15 @@ export function loginRedirectLocation(loginPage: Config['loginPage'], target: st
   return `${loginPage.url}${separator}${loginPage.param}=${encodeURIComponent(next)}`;
 }
 
+export const LOGIN_REDIRECT_ROUTE = { method: 'get', path: '/api/auth/login-redirect', session: false, audience: 'nginx' } as const satisfies Route;
+
 /**
  * GET /api/auth/login-redirect for nginx's admin-pages.conf (nginx cannot URL-encode): a 302 to the
  * login page for the original request URI nginx sends in X-Original-URI.
  */
 export function loginRedirectRoute(loginPage: Config['loginPage']): Router {
   const router = Router();
-  router.get('/auth/login-redirect', function loginRedirect(req, res) {
+  serve(router, LOGIN_REDIRECT_ROUTE, function loginRedirect(req, res) {
     res.set('Cache-Control', 'no-store').redirect(302, loginRedirectLocation(loginPage, req.get('x-original-uri')));
   });
   return router;

@@ -1,4 +1,4 @@
-import { HttpError } from '../http/http-error.js';
+import { TooManyAttemptsError } from '../errors/domain-errors.js';
 import type { PasswordVerifier } from '../users/password.js';
 import type { User, UserDirectory } from '../users/user.js';
 import { claimMatches, type DeviceClaim } from './device-cookie.js';
@@ -22,7 +22,7 @@ export type LoginResult =
   /** `deviceId`: the device the login came through when it was trusted, so its cookie keeps the id. */
   | { outcome: 'succeeded'; user: User; deviceId?: string }
   | { outcome: 'failed' }
-  | { outcome: 'regulated'; error: HttpError };
+  | { outcome: 'regulated'; error: TooManyAttemptsError };
 
 export interface LoginServiceDeps {
   users: UserDirectory;
@@ -37,7 +37,7 @@ export interface LoginServiceDeps {
  * One login step in one straight line (after Authelia's first-factor handler): refuse at once when
  * the password queue is too busy, look the user up,
  * reserve the attempt with regulation, check the password in the queue, then count the outcome
- * with regulation. Errors it throws (a store down, the queue full) are HttpErrors; an attempt whose
+ * with regulation. Errors it throws (a store down, the queue full) are domain errors (errors/domain-errors.ts); an attempt whose
  * password was never checked is given back. A login through a device cookie of the user it names
  * is trusted while its device has attempts left: it is counted against the device instead of the
  * IP and the (IP, user) pair, so their bans do not stop it, and its check takes the trusted lane.
@@ -51,7 +51,7 @@ export class LoginService {
     passwordQueue.assertAdmissible(attempt.device ? 'trusted' : 'untrusted');
     const user = await (attempt.by === 'email' ? users.findByEmail(attempt.name) : users.findByUsername(attempt.name));
     const claim = await this.reserve(attempt, user);
-    if (claim instanceof HttpError) return { outcome: 'regulated', error: claim };
+    if (claim instanceof TooManyAttemptsError) return { outcome: 'regulated', error: claim };
     let matched: boolean;
     try {
       matched = await passwordQueue.run(() => verifier.verify(attempt.password, user?.passwordHash), claim.lane);
@@ -68,7 +68,7 @@ export class LoginService {
   }
 
   /** The attempt's claim: on its device when the device cookie names this user and has attempts left, else with regulation. */
-  private async reserve(attempt: LoginAttempt, user: User | undefined): Promise<Claim | HttpError> {
+  private async reserve(attempt: LoginAttempt, user: User | undefined): Promise<Claim | TooManyAttemptsError> {
     const { regulation, devices } = this.deps;
     const device = devices && claimMatches(attempt.device, user) ? attempt.device!.deviceId : undefined;
     if (device && (await devices!.reserve(device))) {
@@ -76,7 +76,7 @@ export class LoginService {
     }
     // Counted under the user's own name when there is one, so logging in by email shares its count.
     const reservation = await reserve(regulation, attempt.ip, user?.username ?? attempt.name);
-    if (reservation instanceof HttpError) return reservation;
+    if (reservation instanceof TooManyAttemptsError) return reservation;
     return {
       lane: 'untrusted',
       release: () => regulation.release(reservation),
@@ -95,11 +95,11 @@ interface Claim {
   failed(): Promise<void>;
 }
 
-async function reserve(regulation: LoginRegulation, ip: string, name: string): Promise<Reservation | HttpError> {
+async function reserve(regulation: LoginRegulation, ip: string, name: string): Promise<Reservation | TooManyAttemptsError> {
   try {
     return await regulation.reserve(ip, name);
   } catch (error) {
-    if (error instanceof HttpError && error.status === 429) return error;
+    if (error instanceof TooManyAttemptsError) return error;
     throw error;
   }
 }

@@ -46,7 +46,7 @@ describe('POST /api/login', () => {
     expect(form.body.role).toBe('super_admin');
     const wrong = await request(h.app).post('/api/login').send({ email: 'alice@example.com', password: 'wrong-password' });
     expect(wrong.status).toBe(401);
-    expect(wrong.body).toEqual({ success: false, message: 'Invalid username or password' });
+    expect(wrong.body).toEqual({ success: false, error: 'INVALID_CREDENTIALS', message: 'Invalid username or password' });
     expect((await request(h.app).post('/api/login').send({ email: 'nobody@example.com', password: ADMIN.password })).status).toBe(401);
   });
 
@@ -62,7 +62,7 @@ describe('POST /api/login', () => {
     const h = await harness();
     const res = await login(h, { ...ADMIN, password: 'wrong-password' });
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ success: false, message: 'Invalid username or password' });
+    expect(res.body).toEqual({ success: false, error: 'INVALID_CREDENTIALS', message: 'Invalid username or password' });
     expect(res.headers['set-cookie']).toBeUndefined();
   });
 
@@ -70,7 +70,7 @@ describe('POST /api/login', () => {
     const h = await harness();
     const res = await login(h, { ...ADMIN, username: 'nobody' });
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ success: false, message: 'Invalid username or password' });
+    expect(res.body).toEqual({ success: false, error: 'INVALID_CREDENTIALS', message: 'Invalid username or password' });
   });
 
   it('checks an unknown user with the same algorithm and cost as a real user, even when BCRYPT_COST differs', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PasswordQueue } from './password-queue.js';
+import { httpAnswerOf, httpAnswerOfThrown } from '../../test/support/http-answer.js';
 
 function deferred() {
   let resolve!: () => void;
@@ -37,9 +38,9 @@ describe('PasswordQueue', () => {
     const first = queue.run(() => gate.promise);
     const second = queue.run(() => gate.promise);
     let ran = false;
-    await expect(queue.run(async () => {
+    await expect(httpAnswerOf(queue.run(async () => {
       ran = true;
-    })).rejects.toMatchObject({ status: 503, code: 'LOGIN_BUSY', headers: { 'Retry-After': '1' } });
+    }))).resolves.toMatchObject({ status: 503, code: 'LOGIN_BUSY', headers: { 'Retry-After': '1' } });
     expect(ran).toBe(false);
     gate.resolve();
     await Promise.all([first, second]);
@@ -77,10 +78,10 @@ describe('PasswordQueue', () => {
       const queue = new PasswordQueue({ concurrency: 1, maxQueued: 1, maxWaitMs: 10_000 });
       const gate = deferred();
       const runs = [queue.run(() => gate.promise), queue.run(() => gate.promise)];
-      expect(() => queue.assertAdmissible()).toThrow(expect.objectContaining({ status: 503, code: 'LOGIN_BUSY' }));
+      expect(httpAnswerOfThrown(() => queue.assertAdmissible())).toMatchObject({ status: 503, code: 'LOGIN_BUSY' });
       expect(() => queue.assertAdmissible('trusted')).not.toThrow();
       runs.push(queue.run(() => gate.promise, 'trusted'));
-      await expect(queue.run(async () => undefined, 'trusted')).rejects.toMatchObject({ status: 503, code: 'LOGIN_BUSY', headers: { 'Retry-After': '1' } });
+      await expect(httpAnswerOf(queue.run(async () => undefined, 'trusted'))).resolves.toMatchObject({ status: 503, code: 'LOGIN_BUSY', headers: { 'Retry-After': '1' } });
       gate.resolve();
       await Promise.all(runs);
     });
@@ -119,7 +120,7 @@ describe('PasswordQueue', () => {
       const refused = queue.run(async () => {
         ran = true;
       });
-      await expect(refused).rejects.toMatchObject({ status: 503, code: 'LOGIN_BUSY', headers: { 'Retry-After': '2' } });
+      await expect(httpAnswerOf(refused)).resolves.toMatchObject({ status: 503, code: 'LOGIN_BUSY', headers: { 'Retry-After': '2' } });
       expect(ran).toBe(false);
       gate.resolve();
       await Promise.all(admitted);
@@ -131,7 +132,7 @@ describe('PasswordQueue', () => {
       await queue.run(() => check(600));
       const gate = deferred();
       const running = queue.run(() => check(600, gate.promise));
-      expect(() => queue.assertAdmissible()).toThrow(expect.objectContaining({ status: 503, headers: { 'Retry-After': '1' } }));
+      expect(httpAnswerOfThrown(() => queue.assertAdmissible())).toMatchObject({ status: 503, headers: { 'Retry-After': '1' } });
       gate.resolve();
       await running;
       expect(() => queue.assertAdmissible()).not.toThrow();

@@ -1,4 +1,4 @@
-import { HttpError } from '../http/http-error.js';
+import { LoginBusyError } from '../errors/domain-errors.js';
 
 export interface PasswordQueueOptions {
   /** Checks running at once. */
@@ -70,13 +70,13 @@ export class PasswordQueue {
     return ((this.ahead(lane) + 1) / this.concurrency) * (this.averageCheckMs ?? 0);
   }
 
-  /** Throws the 503 LOGIN_BUSY a check of the lane arriving now would get: called first, so a refusal costs nothing else. */
+  /** Throws the LoginBusyError (503 LOGIN_BUSY) a check of the lane arriving now would get: called first, so a refusal costs nothing else. */
   assertAdmissible(lane: Lane = 'untrusted'): void {
     if (this.running < this.concurrency) return;
     const waitMs = this.waitMsOf(lane);
     if (this.waiting[lane].length < this.maxQueued && waitMs < this.maxWaitMs) return;
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    throw new HttpError(503, 'LOGIN_BUSY', 'Too many logins are being checked right now; try again in a moment', { headers: { 'Retry-After': String(seconds) } });
+    throw new LoginBusyError(seconds);
   }
 
   async run<T>(work: () => Promise<T>, lane: Lane = 'untrusted'): Promise<T> {

@@ -5,6 +5,7 @@ import { closedAfterEach } from '../../test/support/vitest-cleanup.js';
 import { HttpError } from '../http/http-error.js';
 import { LoginRegulation } from './regulation.js';
 import type { PasswordQueue } from './password-queue.js';
+import { httpAnswerOf } from '../../test/support/http-answer.js';
 
 const harnesses = closedAfterEach<Harness>();
 
@@ -115,6 +116,23 @@ describe('brute-force regulation of POST /api/login', () => {
   });
 });
 
+describe('a failure of the regulation store', () => {
+  it('answers a login 503 LOGIN_REGULATION_UNAVAILABLE with Retry-After, not SESSION_STORE_UNAVAILABLE, and checks no password', async () => {
+    const { h, checks } = await harness();
+    const limiter = (h.deps.regulation as unknown as { perUser: { consume: () => Promise<unknown> } }).perUser;
+    limiter.consume = () => Promise.reject(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }));
+    const res = await login(h, ADMIN);
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ success: false, error: 'LOGIN_REGULATION_UNAVAILABLE', message: expect.any(String) });
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(checks()).toBe(0);
+    const metrics = await request(h.app).get('/metrics');
+    expect(metrics.text).toMatch(/sidecar_dependency_errors_total\{dependency="login_regulation"\} 1/);
+    expect(metrics.text).toMatch(/sidecar_dependency_errors_total\{dependency="session_store"\} 0/);
+  });
+});
+
 describe('bounded password work', () => {
   it('answers 503 LOGIN_BUSY with Retry-After when the password queue is full', async () => {
     const { h } = await harness({ PASSWORD_CONCURRENCY: '1', PASSWORD_QUEUE: '1' });
@@ -139,9 +157,9 @@ describe('LoginRegulation', () => {
     const second = await regulation.reserve('203.0.113.1', 'carol');
     const refusals = Array.from({ length: 3 }, () => regulation.reserve('203.0.113.1', 'carol'));
     const banned = regulation.failed(second);
-    for (const refusal of refusals) await expect(refusal).rejects.toMatchObject({ status: 429 });
+    for (const refusal of refusals) await expect(httpAnswerOf(refusal)).resolves.toMatchObject({ status: 429 });
     await banned;
-    for (let i = 0; i < 3; i += 1) await expect(regulation.reserve('203.0.113.1', 'carol')).rejects.toMatchObject({ status: 429 });
+    for (let i = 0; i < 3; i += 1) await expect(httpAnswerOf(regulation.reserve('203.0.113.1', 'carol'))).resolves.toMatchObject({ status: 429 });
   });
 
   it('gives back the IP count of an attempt refused for its pair, so other users from that IP are not held against it', async () => {
@@ -149,7 +167,7 @@ describe('LoginRegulation', () => {
     const first = await regulation.reserve('203.0.113.1', 'carol');
     const second = await regulation.reserve('203.0.113.1', 'carol');
     await Promise.all([regulation.failed(first), regulation.failed(second)]);
-    for (let i = 0; i < 5; i += 1) await expect(regulation.reserve('203.0.113.1', 'carol')).rejects.toMatchObject({ status: 429 });
+    for (let i = 0; i < 5; i += 1) await expect(httpAnswerOf(regulation.reserve('203.0.113.1', 'carol'))).resolves.toMatchObject({ status: 429 });
     await expect(regulation.reserve('203.0.113.1', 'dave')).resolves.toMatchObject({ ipCount: 3 });
   });
 });

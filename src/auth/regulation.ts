@@ -1,6 +1,5 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { HttpError } from '../http/http-error.js';
-import { storeUnavailable } from '../sessions/session-store.js';
+import { RegulationUnavailableError, TooManyAttemptsError } from '../errors/domain-errors.js';
 import { regulationAddress } from './client-address.js';
 import { createCounter, pairKey } from './login-counters.js';
 
@@ -49,7 +48,7 @@ export class LoginRegulation {
     this.perIp = createCounter('ip', settings.maxFailuresPerIp, settings.windowSeconds, redis, keyPrefix);
   }
 
-  /** Claims one attempt for the pair and the IP; throws a 429 with Retry-After, claiming nothing, when either is used up. */
+  /** Claims one attempt for the pair and the IP; throws TooManyAttemptsError, claiming nothing, when either is used up. */
   async reserve(clientIp: string, username: string): Promise<Reservation> {
     const ip = regulationAddress(clientIp);
     const pair = pairKey(ip, username);
@@ -88,7 +87,7 @@ export class LoginRegulation {
     try {
       return await work;
     } catch (error) {
-      throw storeUnavailable(error);
+      throw error instanceof RegulationUnavailableError ? error : new RegulationUnavailableError(error);
     }
   }
 }
@@ -105,7 +104,6 @@ async function consumeOne(limiter: RateLimiterAbstract, key: string): Promise<{ 
   return { consumedPoints: res.consumedPoints, msBeforeNext: res.msBeforeNext, limit: limiter.points };
 }
 
-function tooManyAttempts(waitMs: number): HttpError {
-  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return new HttpError(429, 'TOO_MANY_ATTEMPTS', `Too many failed logins; try again in ${seconds} seconds`, { headers: { 'Retry-After': String(seconds) }, details: { retryAfter: seconds } });
+function tooManyAttempts(waitMs: number): TooManyAttemptsError {
+  return new TooManyAttemptsError(Math.max(1, Math.ceil(waitMs / 1000)));
 }

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
 import { jsonErrorHandler } from '../http/error-handler.js';
-import type { Role } from '../config/config.js';
+import type { Role } from '../users/roles.js';
 import { requireRole } from './require-role.js';
 
 function appAs(role: Role | undefined) {

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { Role } from '../config/config.js';
+import type { Role } from '../users/roles.js';
 import { forbidden, unauthorized } from '../http/http-error.js';
 import type { PublicUser } from '../users/user.js';
 

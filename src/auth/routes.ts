@@ -1,14 +1,21 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Passport } from 'passport';
-import type { LoginStats } from '../admin/login-stats.js';
+import type { LoginStats } from './login-stats.js';
 import type { DeviceCookies } from './device-cookie.js';
 import type { PendingDeviceCookie } from './device-cookie-writer.js';
 import type { Config } from '../config/config.js';
 import { HttpError, validationError } from '../http/http-error.js';
+import { serve, type Route } from '../http/route.js';
 import { publicUser, type PublicUser, type User } from '../users/user.js';
 import type { LoginAttempt, LoginResult } from './login-service.js';
 import { STRATEGIES } from './passport.js';
 import { requireLogin } from './require-role.js';
+
+export const AUTH_ROUTES = {
+  login: { method: 'post', path: '/api/login', session: true, audience: 'client' },
+  logout: { method: 'post', path: '/api/logout', session: true, audience: 'client' },
+  user: { method: 'get', path: '/api/user', session: true, audience: 'client' },
+} as const satisfies Record<string, Route>;
 
 const MAX_NAME_LENGTH = { username: 128, email: 254 };
 const MAX_PASSWORD_LENGTH = 1024;
@@ -24,7 +31,7 @@ export function authRoutes(
     express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }),
   ];
 
-  router.post('/login', parseBody, async (req: Request, res: Response) => {
+  serve(router, AUTH_ROUTES.login, parseBody, async (req: Request, res: Response) => {
     const credentials = readCredentials(req.body);
     const ip = req.ip ?? 'unknown';
     const audit = { audit: 'login', [credentials.by]: credentials.name.slice(0, 128), ip };
@@ -41,8 +48,7 @@ export function authRoutes(
         throw result.error;
       case 'failed':
         req.log.info({ ...audit, outcome: 'failed' }, 'login failed');
-        res.status(401).json({ success: false, message: 'Invalid username or password' });
-        return;
+        throw new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid username or password');
       case 'succeeded': {
         const { user } = result;
         // passport regenerates the session id here, so a planted id never becomes a logged-in one.
@@ -62,7 +68,7 @@ export function authRoutes(
     }
   });
 
-  router.post('/logout', (req, res, next) => {
+  serve(router, AUTH_ROUTES.logout, (req, res, next) => {
     const done = () => {
       res.clearCookie(config.cookie.name, cookieAttributes(config, req));
       res.json({ success: true, message: 'Logged out successfully' });
@@ -77,7 +83,7 @@ export function authRoutes(
   });
 
   // The same public fields as the login answer (profile fields included), never a hash.
-  router.get('/user', requireLogin, (req, res) => {
+  serve(router, AUTH_ROUTES.user, requireLogin, (req, res) => {
     res.json(req.user as PublicUser);
   });
 

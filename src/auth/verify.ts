@@ -1,8 +1,11 @@
 import { Router } from 'express';
 import type { Logger } from 'pino';
-import { ROLES, type Role } from '../config/config.js';
+import { ROLES, type Role } from '../users/roles.js';
+import { serve, type Route } from '../http/route.js';
 import type { Identify } from './identity.js';
 import { identityHeaders } from './identity-headers.js';
+
+export const VERIFY_ROUTE = { method: 'get', path: '/api/auth/verify', session: false, audience: 'client' } as const satisfies Route;
 
 /**
  * GET /api/auth/verify for nginx auth_request: 204 with X-Auth-* headers, 401 anonymous, 403 when
@@ -12,7 +15,7 @@ import { identityHeaders } from './identity-headers.js';
  */
 export function verifyRoute(identify: Identify, logger: Logger): Router {
   const router = Router();
-  router.get('/auth/verify', async (req, res) => {
+  serve(router, VERIFY_ROUTE, async (req, res) => {
     res.set('Cache-Control', 'no-store');
     try {
       const user = await identify(req);

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import type { Role } from '../config/roles.js';
+import type { Role } from '../users/roles.js';
 import { entriesOf } from '../users/import-shapes.js';
 import type { User } from '../users/user.js';
 import { describeEntry, parseUser, updateUsersFile } from '../users/users-file.js';

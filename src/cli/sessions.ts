@@ -8,6 +8,7 @@ import { redactText, redactUrl } from '../config/redact.js';
 import { VERSION } from '../config/version.js';
 import { createUserDirectory } from '../deps.js';
 import { createLogger } from '../observability/logger.js';
+import { Databases } from '../db/pool.js';
 import { createSessionStore } from '../sessions/create-store.js';
 import { migrateSessionFiles, type InsertingStore, type MigrationReport } from '../sessions/migrate.js';
 import { revokeSessions } from '../sessions/revoke.js';
@@ -79,8 +80,8 @@ export async function runSessionsCommand(argv: string[], env: Env, say: Say, war
   if (extra.length > 0) throw new UsageError(`Unexpected arguments: ${extra.join(' ')} (npm run sessions -- ${command} <user>)`);
   const config = loadConfig(env);
   announce(config, warn);
-  return withStore(config, async (store) => {
-    const users = await createUserDirectory(config, createLogger('silent'));
+  return withStore(config, async (store, databases) => {
+    const users = await createUserDirectory(config, createLogger('silent'), databases);
     try {
       const found = (await users.findByUsername(user)) ?? (await users.findById(user));
       const target = { id: found?.id ?? user, name: found?.username ?? user };
@@ -154,14 +155,15 @@ function announce(config: Config, warn: Say): void {
 }
 
 /** Opens the configured store, fails at once with the reason when it does not answer, and closes it after `work`. */
-async function withStore(config: Config, work: (store: SessionStore) => Promise<number>): Promise<number> {
-  const store = await createSessionStore(config, createLogger('silent'));
+async function withStore(config: Config, work: (store: SessionStore, databases: Databases) => Promise<number>): Promise<number> {
+  const databases = new Databases(config.database.timeoutMs, createLogger('silent'));
+  const store = await createSessionStore(config, createLogger('silent'), databases);
   try {
     await store.ping().catch((error: unknown) => {
       const cause = (error as { cause?: unknown }).cause ?? error;
       throw new Error(`The session store (${describeStore(config)}) does not answer: ${(cause as Error)?.message ?? String(cause)}`);
     });
-    return await work(store);
+    return await work(store, databases);
   } finally {
     await store.close();
   }

@@ -1,8 +1,10 @@
 import '../process/require-node.js';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { loadConfig, loadUsersConfig, ROLES, type Role } from '../config/config.js';
+import { loadConfig, loadUsersConfig } from '../config/config.js';
+import { ROLES, type Role } from '../users/roles.js';
 import { createLogger } from '../observability/logger.js';
+import { Databases } from '../db/pool.js';
 import { createSessionStore } from '../sessions/create-store.js';
 import { revokeSessions } from '../sessions/revoke.js';
 import type { SessionStore } from '../sessions/session-store.js';
@@ -172,7 +174,9 @@ export async function runUsersCommand(argv: string[], env: NodeJS.ProcessEnv, io
 async function endSessions(env: NodeJS.ProcessEnv, user: User, say: (line: string) => void): Promise<void> {
   let store: SessionStore | undefined;
   try {
-    store = await createSessionStore(loadConfig(env), createLogger('silent'));
+    const config = loadConfig(env);
+    const logger = createLogger('silent');
+    store = await createSessionStore(config, logger, new Databases(config.database.timeoutMs, logger));
     const ended = await revokeSessions(store, user.id);
     say(`Ended ${ended} session${ended === 1 ? '' : 's'} of "${user.username}".`);
   } catch (error) {

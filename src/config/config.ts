@@ -2,13 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ADMIN_QUERIES, loadAdminQueries, type AdminQueries } from '../admin/postgres-source.js';
+import { DEFAULT_ADMIN_QUERIES, loadAdminQueries, type AdminQueries } from '../admin/admin-queries.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { redactUrl } from './redact.js';
 import { parseRoleMap } from './role-map.js';
-import type { Role } from './roles.js';
+import type { Role } from '../users/roles.js';
 
-export { ROLES, type Role } from './roles.js';
 
 export interface Config {
   /** Where relative paths (and the default files and folders) resolve: DATA_DIR, by default the install directory. */

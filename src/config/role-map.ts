@@ -1,4 +1,4 @@
-import { ROLES, type Role } from './roles.js';
+import { ROLES, type Role } from '../users/roles.js';
 
 /**
  * "admin:admin,superadmin:super_admin,customer:b2b_user": the main app's role values to the

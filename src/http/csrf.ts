@@ -1,6 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { HttpError } from './http-error.js';
+import type { Route } from './route.js';
+
+export const CSRF_TOKEN_ROUTE = { method: 'get', path: '/api/csrf-token', session: true, audience: 'client' } as const satisfies Route;
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**

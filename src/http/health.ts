@@ -1,5 +1,11 @@
 import type { RequestHandler } from 'express';
 import { VERSION } from '../config/version.js';
+import type { Route } from './route.js';
+
+export const HEALTH_ROUTES = {
+  health: { method: 'get', path: '/health', session: false, audience: 'operator' },
+  ready: { method: 'get', path: '/ready', session: false, audience: 'operator' },
+} as const satisfies Record<string, Route>;
 
 /** Liveness: the process answers; 503 while draining so balancers stop sending work. */
 export function health(sessionStore: string, isDraining: () => boolean): RequestHandler {

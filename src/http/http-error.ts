@@ -20,6 +20,11 @@ export class HttpError extends Error {
   }
 }
 
+/** The JSON body of every error answer, built here only: `{ success: false, error, message, ...details }`. */
+export function errorBody(error: HttpError): Record<string, unknown> {
+  return { success: false, error: error.code, message: error.message, ...error.details };
+}
+
 export const unauthorized = () => new HttpError(401, 'UNAUTHORIZED', 'Unauthorized');
 export const forbidden = (message = 'Forbidden') => new HttpError(403, 'FORBIDDEN', message);
 export const validationError = (message: string, details?: Record<string, unknown>) =>

@@ -1,7 +1,8 @@
 import http, { type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Config } from '../config/config.js';
+import { errorBody, HttpError } from './http-error.js';
 
-const TIMED_OUT = JSON.stringify({ success: false, error: 'REQUEST_TIMEOUT', message: 'The request did not arrive in time' });
+const TIMED_OUT = JSON.stringify(errorBody(new HttpError(408, 'REQUEST_TIMEOUT', 'The request did not arrive in time')));
 
 /**
  * The listening server, with the limits a login service reached directly needs: headers within

@@ -3,7 +3,11 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { match } from 'path-to-regexp';
 import { VERSION } from '../config/version.js';
+import { DependencyUnavailableError, type Dependency } from '../errors/domain-errors.js';
 import { HttpError } from '../http/http-error.js';
+import type { Route } from '../http/route.js';
+
+export const METRICS_ROUTE = { method: 'get', path: '/metrics', session: false, audience: 'operator' } as const satisfies Route;
 
 export interface MetricSources {
   activeSessions: () => Promise<number | undefined>;
@@ -11,11 +15,8 @@ export interface MetricSources {
   storedUploads: () => Promise<{ count: number; bytes: number }>;
 }
 
-const DEPENDENCY_OF: Record<string, string> = {
-  SESSION_STORE_UNAVAILABLE: 'session_store',
-  USER_DIRECTORY_UNAVAILABLE: 'user_directory',
-  DATA_SOURCE_UNAVAILABLE: 'admin_data',
-};
+
+const DEPENDENCIES: readonly Dependency[] = ['session_store', 'login_regulation', 'user_directory', 'admin_data'];
 
 /** The sidecar's Prometheus metrics, on a registry of its own (one per app). */
 export class Metrics {
@@ -41,7 +42,7 @@ export class Metrics {
     this.uploads = new Counter({ name: 'sidecar_uploads_total', help: 'Images stored by this process', registers });
     this.uploadBytes = new Counter({ name: 'sidecar_upload_bytes_total', help: 'Bytes of images stored by this process', registers });
     this.dependencyErrors = new Counter({ name: 'sidecar_dependency_errors_total', help: 'Requests failed because a store or data source was unreachable', labelNames: ['dependency'], registers });
-    for (const dependency of Object.values(DEPENDENCY_OF)) this.dependencyErrors.inc({ dependency }, 0);
+    for (const dependency of DEPENDENCIES) this.dependencyErrors.inc({ dependency }, 0);
     new Gauge({ name: 'sidecar_build_info', help: 'Always 1: the sidecar version and the Node version running it', labelNames: ['version', 'node'], registers }).set({ version: VERSION, node: process.version }, 1);
     new Gauge({
       name: 'sidecar_active_sessions',
@@ -123,7 +124,7 @@ export class Metrics {
   /** Counts failures of outside dependencies on their way to the JSON error handler. */
   errors(): ErrorRequestHandler {
     return (error, _req, _res, next) => {
-      const dependency = error instanceof HttpError ? DEPENDENCY_OF[error.code] : undefined;
+      const dependency = error instanceof DependencyUnavailableError ? error.dependency : undefined;
       if (dependency) this.dependencyErrors.inc({ dependency });
       next(error);
     };

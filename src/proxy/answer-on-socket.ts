@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { HttpError } from '../http/http-error.js';
+import { errorBody, type HttpError } from '../http/http-error.js';
 
 const LINGER_MS = 2000;
 
@@ -10,7 +10,7 @@ const LINGER_MS = 2000;
  */
 export function answerOnSocket(socket: Socket, error: HttpError): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify({ success: false, error: error.code, message: error.message, ...error.details });
+  const body = JSON.stringify(errorBody(error));
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Role } from '../config/config.js';
+import type { Role } from '../users/roles.js';
 import type { PublicUser } from '../users/user.js';
 import { createGate, type GatePolicy } from './gate.js';
 

@@ -1,5 +1,5 @@
 import { loginRedirectLocation } from '../auth/login-redirect.js';
-import type { Role } from '../config/config.js';
+import type { Role } from '../users/roles.js';
 import { forbidden, HttpError, unauthorized } from '../http/http-error.js';
 import type { PublicUser } from '../users/user.js';
 

@@ -5,11 +5,11 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { Logger } from 'pino';
 import type { Identify } from '../auth/identity.js';
 import { identityHeaders } from '../auth/identity-headers.js';
-import { HttpError } from '../http/http-error.js';
+import { errorBody, HttpError } from '../http/http-error.js';
 import type { PublicUser } from '../users/user.js';
 import { answerOnSocket } from './answer-on-socket.js';
 import { createGate, type GatePolicy } from './gate.js';
-import { canonicalPath, isOwnedPath } from './owned-paths.js';
+import { canonicalPath } from './owned-paths.js';
 
 interface ProxiedRequest extends IncomingMessage {
   sidecarUser?: PublicUser;
@@ -38,11 +38,13 @@ export function mainAppProxy(options: {
   target: string;
   timeoutSeconds: number;
   identify: Identify;
+  /** Whether a canonical path is the sidecar's own (see ownedPaths): never forwarded. */
+  owns: (canonical: string) => boolean;
   trustProxy: (addr: string) => boolean;
   gate: GatePolicy;
   logger: Logger;
 }): MainAppProxy {
-  const { target, identify, logger } = options;
+  const { target, identify, owns, logger } = options;
   const timeoutMs = options.timeoutSeconds * 1000;
   const gate = createGate(options.gate);
 
@@ -69,15 +71,11 @@ export function mainAppProxy(options: {
           response.destroy();
           return;
         }
-        const status = timedOut ? 504 : 502;
-        response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-        response.end(
-          JSON.stringify({
-            success: false,
-            error: timedOut ? 'MAIN_APP_TIMEOUT' : 'MAIN_APP_UNAVAILABLE',
-            message: timedOut ? 'The main application did not answer in time.' : 'The main application is not reachable.',
-          }),
-        );
+        const failure = timedOut
+          ? new HttpError(504, 'MAIN_APP_TIMEOUT', 'The main application did not answer in time.')
+          : new HttpError(502, 'MAIN_APP_UNAVAILABLE', 'The main application is not reachable.');
+        response.writeHead(failure.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+        response.end(JSON.stringify(errorBody(failure)));
       },
     },
   });
@@ -110,7 +108,7 @@ export function mainAppProxy(options: {
   return {
     handler: (req, res, next) => {
       const canonical = canonicalPath(req.url);
-      if (canonical === undefined || isOwnedPath(canonical)) return next();
+      if (canonical === undefined || owns(canonical)) return next();
       const request = req as typeof req & ProxiedRequest;
       void lookUp(request).then(() => {
         const refusal = gate(canonical, req.originalUrl, request.sidecarUser);
@@ -124,7 +122,7 @@ export function mainAppProxy(options: {
     upgrade: (req, socket, head) => {
       socket.on('error', (error) => logger.debug({ err: error }, 'upgrade connection failed'));
       const canonical = canonicalPath(req.url ?? '');
-      if (!isWebSocket(req) || canonical === undefined || isOwnedPath(canonical)) return answerOnSocket(socket, upgradeNotSupported());
+      if (!isWebSocket(req) || canonical === undefined || owns(canonical)) return answerOnSocket(socket, upgradeNotSupported());
       void lookUp(req).then(() => {
         const refusal = gate(canonical, req.url ?? '/', req.sidecarUser);
         if (refusal) return answerOnSocket(socket, refusal);

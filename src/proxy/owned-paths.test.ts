@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { SESSION_PATHS } from '../app.js';
-import { canonicalPath, isOwnedPath } from './owned-paths.js';
+import { SIDECAR_ROUTES } from '../app.js';
+import { fixedPart, type Route } from '../http/route.js';
+import { canonicalPath, ownedPaths } from './owned-paths.js';
+
+const isOwnedPath = ownedPaths(SIDECAR_ROUTES);
 
 describe('canonicalPath', () => {
   it('collapses repeated slashes, as http-proxy does before forwarding', () => {
@@ -30,9 +33,17 @@ describe('canonicalPath', () => {
   });
 });
 
-describe('isOwnedPath', () => {
-  it("owns every one of the sidecar's session paths, /api/auth/verify and the operator endpoints", () => {
-    for (const path of [...SESSION_PATHS, '/api/auth/verify', '/health', '/ready', '/metrics']) expect(isOwnedPath(canonicalPath(path)!), path).toBe(true);
+describe('ownedPaths', () => {
+  it("owns every one of the sidecar's declared routes, /api/auth/verify and the operator endpoints among them", () => {
+    const paths = SIDECAR_ROUTES.map((route) => fixedPart(route).path);
+    expect(paths).toEqual(expect.arrayContaining(['/api/login', '/api/user', '/api/csrf-token', '/api/auth/verify', '/api/admin/upload-image', '/health', '/ready', '/metrics']));
+    for (const path of paths) expect(isOwnedPath(canonicalPath(path)!), path).toBe(true);
+  });
+
+  it('owns a route that a router declares, and owns it no more once the declaration is gone', () => {
+    const report: Route = { method: 'get', path: '/api/admin/report', session: true, audience: 'client' };
+    expect(ownedPaths([...SIDECAR_ROUTES, report])('/api/admin/report')).toBe(true);
+    expect(isOwnedPath('/api/admin/report')).toBe(false);
   });
 
   it('owns everything below /api/admin/sessions, /api/admin/upload-image and /uploads/products', () => {

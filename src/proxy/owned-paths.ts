@@ -1,23 +1,5 @@
 import { parse } from 'node:url';
-import { ADMIN_DATA_PATHS } from '../admin/routes.js';
-import { SESSIONS_ADMIN_PATH } from '../admin/sessions-routes.js';
-import { UPLOADED_IMAGES_PATH, UPLOAD_PATHS } from '../uploads/routes.js';
-
-/** Paths the sidecar answers itself, exactly (as nginx/sidecar.conf's `location =`). */
-export const OWNED_PATHS: readonly string[] = [
-  '/api/login',
-  '/api/logout',
-  '/api/user',
-  '/api/csrf-token',
-  '/api/auth/verify',
-  ...[...ADMIN_DATA_PATHS, ...UPLOAD_PATHS].map((p) => `/api${p}`),
-  '/health',
-  '/ready',
-  '/metrics',
-];
-
-/** Paths the sidecar answers itself together with everything below them. */
-export const OWNED_PREFIXES: readonly string[] = [`/api${SESSIONS_ADMIN_PATH}`, `/api${UPLOADED_IMAGES_PATH}`, '/uploads/products'];
+import { fixedPart, type Route } from '../http/route.js';
 
 /**
  * The path of a request URL in one spelling, so that every spelling a main app could take for a
@@ -39,7 +21,16 @@ export function canonicalPath(url: string): string | undefined {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
-/** Whether a canonical path belongs to the sidecar. */
-export function isOwnedPath(canonical: string): boolean {
-  return OWNED_PATHS.includes(canonical) || OWNED_PREFIXES.some((prefix) => canonical === prefix || canonical.startsWith(`${prefix}/`));
+/**
+ * Whether a canonical path belongs to the sidecar: the path of one of its routes, or the fixed part
+ * of a route with a parameter (`/api/admin/sessions/:id`, `/uploads/products/*file`) or anything below it.
+ */
+export function ownedPaths(routes: readonly Route[]): (canonical: string) => boolean {
+  const exact = new Set<string>();
+  const prefixes = new Set<string>();
+  for (const route of routes) {
+    const { path, below } = fixedPart(route);
+    (below ? prefixes : exact).add(path.toLowerCase());
+  }
+  return (canonical) => exact.has(canonical) || [...prefixes].some((prefix) => canonical === prefix || canonical.startsWith(`${prefix}/`));
 }

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { Databases } from '../db/pool.js';
 import { FileSessionStore } from './file-store.js';
 import { PostgresSessionStore } from './postgres-store.js';
 import { RedisSessionStore } from './redis-store.js';
 import type { SessionStore } from './session-store.js';
 
-export async function createSessionStore(config: Config, logger: Logger): Promise<SessionStore> {
+export async function createSessionStore(config: Config, logger: Logger, databases: Databases): Promise<SessionStore> {
   const { store, dir, ttlSeconds, touchIntervalSeconds, reapIntervalSeconds, countIntervalSeconds } = config.session;
   const log = logger.child({ component: 'session-store' });
   switch (store) {
@@ -24,6 +25,7 @@ export async function createSessionStore(config: Config, logger: Logger): Promis
     case 'postgres':
       return new PostgresSessionStore({
         url: config.databaseUrl!,
+        database: databases.of(config.databaseUrl!),
         table: config.session.table,
         ttlSeconds,
         touchIntervalSeconds,

@@ -8,6 +8,7 @@ import { FileSessionStore, type FileSessionStoreOptions } from './file-store.js'
 import { FileUserIndex, STALE_MARKER_MS } from './file-user-index.js';
 import { revokeSessions } from './revoke.js';
 import { principalOf, type StoredSession } from './session-store.js';
+import { httpAnswerOf } from '../../test/support/http-answer.js';
 
 let contractDir = '';
 sessionStoreContract(
@@ -256,8 +257,8 @@ describe('FileSessionStore when its directory fails', () => {
     await set(store, 'sid-gone', sessionFor('u1'));
     await fs.rm(dir, { recursive: true });
     await fs.writeFile(dir, 'not a directory');
-    await expect(get(store, 'sid-gone')).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE', headers: { 'Retry-After': '5' } });
-    await expect(set(store, 'sid-new', sessionFor('u1'))).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE' });
+    await expect(httpAnswerOf(get(store, 'sid-gone'))).resolves.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE', headers: { 'Retry-After': '5' } });
+    await expect(httpAnswerOf(set(store, 'sid-new', sessionFor('u1')))).resolves.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE' });
     await expect(store.ping()).rejects.toThrow();
   });
 

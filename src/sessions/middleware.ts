@@ -1,7 +1,7 @@
 import session from 'express-session';
 import type { RequestHandler, Response } from 'express';
 import type { Config } from '../config/config.js';
-import { HttpError } from '../http/http-error.js';
+import { DependencyUnavailableError } from '../errors/domain-errors.js';
 import { insecureCookieWarning } from './insecure-cookie-warning.js';
 import type { SessionStore } from './session-store.js';
 
@@ -37,7 +37,7 @@ export function sessionMiddleware(config: Config, store: SessionStore, secrets: 
     handle(req, res, (error?: unknown) => {
       if (error === undefined || !res.headersSent) return next(error);
       // A store error was logged by the store; anything else is unexpected.
-      if (!(error instanceof HttpError)) req.log.error({ err: error }, 'saving the session failed after the response started');
+      if (!(error instanceof DependencyUnavailableError)) req.log.error({ err: error }, 'saving the session failed after the response started');
     });
   };
 }

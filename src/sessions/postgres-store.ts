@@ -2,6 +2,8 @@ import connectPgSimple from 'connect-pg-simple';
 import session from 'express-session';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { Database, type PoolShare } from '../db/pool.js';
+import { StoreUnavailableError } from '../errors/domain-errors.js';
 import { ensureUserIndex, USER_ID_EXPRESSION } from './postgres-user-index.js';
 import { asSession, parseSession, SESSION_ID_PATTERN, storeUnavailable, touchIsDue, type SessionStore, type StoredSession, type UserSession } from './session-store.js';
 
@@ -9,6 +11,8 @@ const PGStore = connectPgSimple(session);
 
 export interface PostgresSessionStoreOptions {
   url: string;
+  /** The database's shared pool; without it the store opens a pool of its own on `url`. */
+  database?: Database;
   /** The table connect-pg-simple reads (`session` for an app on its defaults); `schema.table` allowed. */
   table: string;
   ttlSeconds: number;
@@ -34,6 +38,7 @@ type Callback<T = void> = (err?: unknown, value?: T) => void;
 export class PostgresSessionStore extends PGStore implements SessionStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
+  private readonly share: PoolShare;
   private readonly quoted: string;
   private readonly touchIntervalMs: number;
   private readonly logger: Logger;
@@ -44,19 +49,14 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
   private closed = false;
 
   constructor(private readonly options: PostgresSessionStoreOptions) {
-    const pool = new pg.Pool({
-      connectionString: options.url,
-      max: 8,
-      connectionTimeoutMillis: options.timeoutMs,
-      query_timeout: options.timeoutMs + 500,
-      idleTimeoutMillis: 30_000,
-      options: `-c statement_timeout=${options.timeoutMs}`,
-    });
+    const share = (options.database ?? new Database(options.url, options.timeoutMs, options.logger)).share();
+    const { pool } = share;
     const [schemaName, tableName] = options.table.includes('.') ? options.table.split('.', 2) : [undefined, options.table];
     // Expired rows are deleted by reap() on the sidecar's own schedule, not by a timer of the library.
     const errorLog = (...args: unknown[]) => options.logger.error({ reason: String(args.at(-1)) }, 'PostgreSQL session store error');
     super({ pool, schemaName, tableName, ttl: options.ttlSeconds, createTableIfMissing: false, pruneSessionInterval: false, errorLog });
     this.pool = pool;
+    this.share = share;
     this.quoted = [schemaName, tableName].filter(Boolean).map((part) => `"${part!.replaceAll('"', '""')}"`).join('.');
     this.touchIntervalMs = options.touchIntervalSeconds * 1000;
     this.logger = options.logger;
@@ -152,7 +152,7 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
     this.stopIndexing.abort();
     await this.indexing;
     super.close();
-    await this.pool.end().catch(() => undefined);
+    await this.share.end();
   }
 
   private async read(sid: string): Promise<StoredSession | null> {
@@ -191,7 +191,7 @@ export class PostgresSessionStore extends PGStore implements SessionStore {
   private settle<T>(work: Promise<T>, callback: Callback<T> | undefined): void {
     work.then(
       (value) => callback?.(null, value),
-      (error: unknown) => callback?.(error && (error as { status?: number }).status === 503 ? error : this.unavailable(error)),
+      (error: unknown) => callback?.(error instanceof StoreUnavailableError ? error : this.unavailable(error)),
     );
   }
 

@@ -1,4 +1,4 @@
-import { HttpError } from '../http/http-error.js';
+import { StoreUnavailableError } from '../errors/domain-errors.js';
 import type { Store, SessionData } from 'express-session';
 
 /**
@@ -78,13 +78,9 @@ export function settle<T>(work: Promise<T>, callback: Callback<T> | undefined): 
   );
 }
 
-/** Raised by a store that cannot be reached; the JSON error handler answers 503. */
-export function storeUnavailable(cause: unknown): HttpError {
-  if (cause instanceof HttpError) return cause;
-  if ((cause as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC') {
-    return new HttpError(507, 'SESSION_STORE_UNAVAILABLE', 'The session store is out of space; try again later', { headers: { 'Retry-After': '30' }, cause });
-  }
-  return new HttpError(503, 'SESSION_STORE_UNAVAILABLE', 'The session store is unavailable; try again shortly', { headers: { 'Retry-After': '5' }, cause });
+/** Raised by a store that cannot be reached or write (`cause` once, never wrapped twice). */
+export function storeUnavailable(cause: unknown): StoreUnavailableError {
+  return cause instanceof StoreUnavailableError ? cause : new StoreUnavailableError(cause);
 }
 
 /** When a session was last used; a time ahead of `now` (the clock stepped back) counts as now. */

@@ -1,4 +1,4 @@
-import type { Role } from '../config/config.js';
+import type { Role } from '../users/roles.js';
 
 declare global {
   namespace Express {

@@ -6,20 +6,22 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Config } from '../config/config.js';
 import { requireRole } from '../auth/require-role.js';
 import { HttpError, validationError } from '../http/http-error.js';
+import { serve, type Route } from '../http/route.js';
 import { displayName } from './original-name.js';
 import { IMAGE_EXTENSIONS, inspectImage } from './inspect-image.js';
+import { productsDir } from './products-dir.js';
 import { noFileError, receiveFile } from './receive.js';
 
-export const UPLOAD_PATHS = ['/admin/upload-image', '/images/upload'];
-/** DELETE <this>/<filename> removes a stored image; the path and everything below it is the sidecar's. */
-export const UPLOADED_IMAGES_PATH = '/admin/upload-image';
+export const UPLOAD_ROUTES = {
+  adminUploadImage: { method: 'post', path: '/api/admin/upload-image', session: true, audience: 'client' },
+  imagesUpload: { method: 'post', path: '/api/images/upload', session: true, audience: 'client' },
+  /** Removes a stored image (the `filename` an upload answered); the sidecar owns everything below the upload path. */
+  deleteImage: { method: 'delete', path: '/api/admin/upload-image/:filename', session: true, audience: 'client' },
+} as const satisfies Record<string, Route>;
 
 /** The names publish() gives: 32 lowercase hex digits, a dot and a stored image's extension. Nothing else can name a file to delete. */
 const STORED_NAME = new RegExp(`^[0-9a-f]{32}\\.(?:${IMAGE_EXTENSIONS.join('|')})$`);
 
-export function productsDir(config: Config): string {
-  return path.join(config.uploads.dir, 'products');
-}
 
 /**
  * POST /api/admin/upload-image and POST /api/images/upload, for super_admin and admin; DELETE
@@ -30,7 +32,7 @@ export function uploadRoutes(config: Config, metrics: Metrics): Router {
   const receive = receiveFile(dir, config.uploads.maxBytes);
 
   const router = Router();
-  router.post(UPLOAD_PATHS, requireRole('super_admin', 'admin'), async (req: Request, res: Response) => {
+  const upload = async (req: Request, res: Response) => {
     const file = await receive(req, res);
     if (!file) throw noFileError();
     let image;
@@ -58,9 +60,11 @@ export function uploadRoutes(config: Config, metrics: Metrics): Router {
       width: image.width,
       height: image.height,
     });
-  });
+  };
+  serve(router, UPLOAD_ROUTES.adminUploadImage, requireRole('super_admin', 'admin'), upload);
+  serve(router, UPLOAD_ROUTES.imagesUpload, requireRole('super_admin', 'admin'), upload);
 
-  router.delete(`${UPLOADED_IMAGES_PATH}/:filename`, requireRole('super_admin', 'admin'), async (req: Request, res: Response) => {
+  serve(router, UPLOAD_ROUTES.deleteImage, requireRole('super_admin', 'admin'), async (req: Request, res: Response) => {
     const filename = req.params.filename as string;
     if (!STORED_NAME.test(filename)) {
       throw validationError('Not the name of an uploaded image: give the filename an upload answered (32 hex digits and the extension)', { fields: ['filename'] });

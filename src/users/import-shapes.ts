@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Role } from '../config/roles.js';
+import type { Role } from './roles.js';
 
 /** The main app's column names (snake_case, as a SQL export writes them) for the profile fields the sidecar keeps. */
 const RENAMED: Record<string, string> = {

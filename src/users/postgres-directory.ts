@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { Role } from '../config/roles.js';
-import { HttpError } from '../http/http-error.js';
+import type { DatabaseReader } from '../db/pool.js';
+import type { Role } from './roles.js';
+import { UserDirectoryUnavailableError } from '../errors/domain-errors.js';
 import { PROFILE_FIELDS, type Profile, type User, type UserDirectory } from './user.js';
 
 // users.* brings the profile columns the table has (email, tenant_id, ...); the aliases after it win.
@@ -27,7 +28,7 @@ export class PostgresUserDirectory implements UserDirectory {
   private readonly queries: typeof DEFAULT_USER_QUERIES;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: DatabaseReader,
     /** Each query not given is the default one. */
     queries: Partial<typeof DEFAULT_USER_QUERIES>,
     private readonly roles: Map<string, Role>,
@@ -61,7 +62,7 @@ export class PostgresUserDirectory implements UserDirectory {
       return await this.pool.query(sql, values);
     } catch (error) {
       this.logger.error({ reason: (error as Error).message }, 'users query failed');
-      throw new HttpError(503, 'USER_DIRECTORY_UNAVAILABLE', 'Users cannot be looked up right now; try again shortly.', { cause: error, headers: { 'Retry-After': '5' } });
+      throw new UserDirectoryUnavailableError(error);
     }
   }
 

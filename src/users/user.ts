@@ -1,4 +1,4 @@
-import type { Role } from '../config/config.js';
+import type { Role } from './roles.js';
 
 /** Profile fields the main app's client reads (`data.tenantId`, ...); a directory fills those it has. */
 export const PROFILE_FIELDS = ['email', 'tenantId', 'companyName', 'firstName', 'lastName', 'branchType', 'parentCompanyId'] as const;

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ROLES } from '../config/config.js';
+import { ROLES } from './roles.js';
 import lockfile from 'proper-lockfile';
 import { removeTemporaryCopies, writeFileAtomic } from '../fs/atomic-write.js';
 import { hashParameters } from './password.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import { principalOf, type SessionStore, type StoredSession } from '../../src/sessions/session-store.js';
+import { httpAnswerOf } from './http-answer.js';
 
 type Factory = () => Promise<SessionStore>;
 
@@ -118,7 +119,7 @@ export function sessionStoreContract(name: string, factory: Factory, fault?: Sto
       await call((cb) => store.set('sid-fault-1', sessionFor('u1'), cb));
       await fault!.inject();
       try {
-        await expect(call((cb) => store.get('sid-fault-1', cb))).rejects.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE', headers: { 'Retry-After': '5' } });
+        await expect(httpAnswerOf(call((cb) => store.get('sid-fault-1', cb)))).resolves.toMatchObject({ status: 503, code: 'SESSION_STORE_UNAVAILABLE', headers: { 'Retry-After': '5' } });
         await expect(store.ping()).rejects.toBeDefined();
       } finally {
         await fault!.recover();
