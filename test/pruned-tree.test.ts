@@ -8,7 +8,7 @@ import { DIST, PACKAGE_VERSION, ROOT } from './support/processes.js';
 
 const run = promisify(execFile);
 /** Modules that run a program when loaded: started with --version instead of imported. */
-const ENTRY_POINTS = ['server.js', path.join('cli', 'users.js')];
+const ENTRY_POINTS = ['server.js', path.join('cli', 'users.js'), path.join('cli', 'sessions.js')];
 
 /**
  * What a deployment runs: package.json, package-lock.json and dist/ with the production

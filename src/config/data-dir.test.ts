@@ -87,7 +87,7 @@ describe('the data directory', () => {
     expect(server.output()).toContain(`Created ${path.join(data, 'users.json')} with one user.`);
     await server.stop();
     expect((await fs.readdir(data)).sort()).toEqual(['sessions', 'uploads', 'users.json']);
-    expect(await fs.readdir(path.join(data, 'sessions'))).toEqual(['.session-secret']);
+    expect((await fs.readdir(path.join(data, 'sessions'))).sort()).toEqual(['.session-secret', '.users']);
     expect(await fs.readdir(path.join(data, 'uploads'))).toEqual(['products']);
     expect(await fs.readdir(elsewhere)).toEqual([]);
     expect((await fs.readdir(install.dir)).sort()).toEqual(['data', 'dist', 'node_modules', 'package.json']);

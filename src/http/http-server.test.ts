@@ -97,6 +97,21 @@ describe('the listening server', () => {
     expect((await closed) - started).toBeLessThan(4 * LIMITS.headersTimeoutMs);
   });
 
+  it.each([
+    ['headers that never finish', 'GET /api/user HTTP/1.1\r\nHost: sidecar\r\n', 408, 'REQUEST_TIMEOUT'],
+    ["headers over Node's size limit", `GET /api/user HTTP/1.1\r\nHost: sidecar\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+    ['bytes that are not HTTP', 'HELLO THERE\r\n\r\n', 400, 'BAD_REQUEST'],
+  ])('answers %s with %i JSON, as every other error, and closes the connection', async (_, sent, status, code) => {
+    const { port } = await serve();
+    const { socket, closed, received } = await connect(port);
+    socket.write(sent);
+    await closed;
+    const [head, body] = received().split('\r\n\r\n');
+    expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    expect(head).toMatch(/\r\nContent-Type: application\/json; charset=utf-8\r\n/i);
+    expect(JSON.parse(body!)).toEqual({ success: false, error: code, message: expect.any(String) });
+  });
+
   it('closes connections past MAX_CONNECTIONS on arrival while the open ones keep working', async () => {
     const { port } = await serve({ headersTimeoutMs: 5000, requestTimeoutMs: 5000 });
     const open = [];

@@ -1,8 +1,10 @@
 import http, { type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Config } from '../config/config.js';
+import type { Socket } from 'node:net';
+import { answerOnSocket } from './answer-on-socket.js';
 import { errorBody, HttpError } from './http-error.js';
 
-const TIMED_OUT = JSON.stringify(errorBody(new HttpError(408, 'REQUEST_TIMEOUT', 'The request did not arrive in time')));
+const TIMED_OUT = JSON.stringify(errorBody(clientErrorAnswer('ERR_HTTP_REQUEST_TIMEOUT')));
 
 /**
  * The listening server, with the limits a login service reached directly needs: headers within
@@ -30,7 +32,34 @@ export function createHttpServer(app: RequestListener, limits: Config['http'], l
     if (!long.has(pathOf(req))) bodyDeadline(req, res, limits.requestTimeoutMs);
   });
   server.on('request', app);
+  server.on('clientError', answerClientError);
   return server;
+}
+
+/**
+ * Node's own refusals, before any route runs (headers not in within HEADERS_TIMEOUT_MS or a whole
+ * upload within UPLOAD_TIMEOUT_MS, headers over Node's size limit, bytes that are not HTTP), as
+ * the same JSON every other error is, and the connection closed. Nothing is written on a
+ * connection that was reset or whose answer has already begun.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  answerOnSocket(socket, clientErrorAnswer(error.code));
+}
+
+function clientErrorAnswer(code: string | undefined): HttpError {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new HttpError(408, 'REQUEST_TIMEOUT', 'The request did not arrive in time');
+    case 'HPE_HEADER_OVERFLOW':
+      return new HttpError(431, 'HEADERS_TOO_LARGE', 'The request headers are too large');
+    default:
+      return new HttpError(400, 'BAD_REQUEST', 'The request is not valid HTTP');
+  }
 }
 
 function bodyDeadline(req: IncomingMessage, res: ServerResponse, ms: number): void {

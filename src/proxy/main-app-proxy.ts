@@ -7,7 +7,7 @@ import type { Identify } from '../auth/identity.js';
 import { identityHeaders } from '../auth/identity-headers.js';
 import { errorBody, HttpError } from '../http/http-error.js';
 import type { PublicUser } from '../users/user.js';
-import { answerOnSocket } from './answer-on-socket.js';
+import { answerOnSocket } from '../http/answer-on-socket.js';
 import { createGate, type GatePolicy } from './gate.js';
 import { canonicalPath } from './owned-paths.js';
 

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { errorBody, type HttpError } from '../http/http-error.js';
+import { errorBody, type HttpError } from './http-error.js';
 
 const LINGER_MS = 2000;
 
