@@ -4,21 +4,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, makeUser, tempDir } from './support/harness.js';
 import { failLogins, loginStatus } from './support/logins.js';
 import { runNode, startServer, type RunningServer } from './support/processes.js';
-import { requireProgram } from './support/programs.js';
-import { startRedis, type ThrowawayRedis } from './support/redis.js';
+import { REDIS_BIN, redisForSuite } from './support/vitest-redis.js';
 import { writeUsersFile } from '../src/users/users-file.js';
 
-const redisBin = requireProgram('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
-
-describe.skipIf(!redisBin)('npm run users -- bans | unban on SESSION_STORE=redis', () => {
-  let redis: ThrowawayRedis;
+describe.skipIf(!REDIS_BIN)('npm run users -- bans | unban on SESSION_STORE=redis', () => {
+  const redis = redisForSuite();
   const servers: RunningServer[] = [];
-  beforeAll(async () => {
-    redis = await startRedis(redisBin!);
-  });
-  afterAll(async () => {
-    await redis?.destroy();
-  });
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.stop('SIGKILL')));
   });

@@ -2,20 +2,11 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, B2B, cookieHeader, startHarness, type Harness } from './support/harness.js';
 import { runNode } from './support/processes.js';
-import { requireProgram } from './support/programs.js';
-import { startRedis, type ThrowawayRedis } from './support/redis.js';
+import { REDIS_BIN, redisForSuite } from './support/vitest-redis.js';
 
-const redisBin = requireProgram('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
-
-describe.skipIf(!redisBin)('the sidecar on SESSION_STORE=redis', () => {
-  let redis: ThrowawayRedis;
+describe.skipIf(!REDIS_BIN)('the sidecar on SESSION_STORE=redis', () => {
+  const redis = redisForSuite();
   const harnesses: Harness[] = [];
-  beforeAll(async () => {
-    redis = await startRedis(redisBin!);
-  });
-  afterAll(async () => {
-    await redis?.destroy();
-  });
   afterEach(async () => {
     redis.resume();
     await Promise.all(harnesses.splice(0).map((h) => h.close()));

@@ -2,24 +2,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { createLogger } from '../observability/logger.js';
 import { LogCapture } from '../../test/support/harness.js';
-import { requireProgram } from '../../test/support/programs.js';
-import { startRedis, type ThrowawayRedis } from '../../test/support/redis.js';
+import { REDIS_BIN, redisForSuite } from '../../test/support/vitest-redis.js';
 import { sessionFor, sessionStoreContract } from '../../test/support/session-store-contract.js';
 import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-store.js';
 import { principalOf, type StoredSession } from './session-store.js';
 import { httpAnswerOf } from '../../test/support/http-answer.js';
 
-const redisBin = requireProgram('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
-
-describe.skipIf(!redisBin)('Redis session store', () => {
-  let redis: ThrowawayRedis;
+describe.skipIf(!REDIS_BIN)('Redis session store', () => {
+  const redis = redisForSuite();
   const stores: RedisSessionStore[] = [];
-  beforeAll(async () => {
-    redis = await startRedis(redisBin!);
-  });
-  afterAll(async () => {
-    await redis?.destroy();
-  });
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((s) => s.close()));
   });
