@@ -132,8 +132,8 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig: the password queue', () => {
-  it('admits by expected wait (LOGIN_MAX_WAIT, 10 s) with PASSWORD_QUEUE only as a bound on memory', () => {
-    expect(loadConfig({}, '/srv/app').login).toMatchObject({ maxWaitSeconds: 10, passwordQueue: 1000 });
+  it('admits by expected wait (LOGIN_MAX_WAIT, 15 s) with PASSWORD_QUEUE only as a bound on memory', () => {
+    expect(loadConfig({}, '/srv/app').login).toMatchObject({ maxWaitSeconds: 15, passwordQueue: 1000 });
     expect(loadConfig({ LOGIN_MAX_WAIT: '3' }, '/srv/app').login.maxWaitSeconds).toBe(3);
     expect(problemsOf({ LOGIN_MAX_WAIT: '0' }).map((p) => p.variable)).toEqual(['LOGIN_MAX_WAIT']);
   });

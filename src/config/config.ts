@@ -273,7 +273,7 @@ function readLogin(read: Reader): Config['login'] {
     banSeconds: read.integer('LOGIN_BAN_TIME', 900, 1, 86_400),
     passwordConcurrency: concurrency,
     passwordQueue: read.integer('PASSWORD_QUEUE', 1000, 0, 100_000),
-    maxWaitSeconds: read.integer('LOGIN_MAX_WAIT', 10, 1, 600),
+    maxWaitSeconds: read.integer('LOGIN_MAX_WAIT', 15, 1, 600),
     threadpoolSize: threads,
     threadpoolNice: read.integer('THREADPOOL_NICE', 10, 0, 19),
     device: readDevice(read),

@@ -34,7 +34,12 @@ export function requestLog(logger: Logger): RequestHandler {
     res.setHeader('X-Request-Id', id);
     req.id = id;
     let child: Logger | undefined;
-    Object.defineProperty(req, 'log', { configurable: true, enumerable: false, get: () => (child ??= logger.child({ reqId: id })) });
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      enumerable: false,
+      get: () => (child ??= logger.child({ reqId: id })),
+      set: (replacement: Logger) => void (child = replacement),
+    });
     if (!QUIET_PATHS.has(pathOf(req))) {
       const start = Date.now();
       const done = () => {
