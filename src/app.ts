@@ -7,6 +7,7 @@ import { sessionsAdminRoutes, SESSIONS_ADMIN_ROUTES } from './admin/sessions-rou
 import { createIdentify } from './auth/identity.js';
 import { LOGIN_REDIRECT_ROUTE, loginRedirectRoute } from './auth/login-redirect.js';
 import { deviceCookieWriter } from './auth/device-cookie-writer.js';
+import { refuseLoginsWhenBusy } from './auth/login-admission.js';
 import { createPassport } from './auth/passport.js';
 import { AUTH_ROUTES, authRoutes } from './auth/routes.js';
 import { VERIFY_ROUTE, verifyRoute } from './auth/verify.js';
@@ -14,6 +15,7 @@ import { jsonErrorHandler, notFound } from './http/error-handler.js';
 import { health, HEALTH_ROUTES, ready } from './http/health.js';
 import { fixedPart, serve, sessionPaths, type Route } from './http/route.js';
 import { securityHeaders } from './http/security-headers.js';
+import { countedWarning } from './observability/counted-warning.js';
 import { requestLog } from './observability/request-log.js';
 import { corsAllowlist } from './http/cors.js';
 import { CSRF_TOKEN_ROUTE, CsrfTokens, rememberCsrfTokenForLogin, sessionCsrfRoute } from './http/csrf.js';
@@ -68,7 +70,23 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   const app = express() as SidecarApp;
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  app.use(requestLog(deps.logger), deps.metrics.timing(), closeWhileDraining(state));
+  const devices = deps.deviceCookies && { cookies: deps.deviceCookies, name: config.login.device.cookieName };
+  // Before the request log and every router: the overflow of a login flood costs as little as it can (auth/login-admission.ts).
+  const busyWarning = countedWarning(deps.logger, 'logins refused: the password queue was full (LOGIN_MAX_WAIT)', { maxWaitSeconds: config.login.maxWaitSeconds }, 'refused');
+  app.use(closeWhileDraining(state));
+  app.use(
+    refuseLoginsWhenBusy({
+      queue: deps.passwordQueue,
+      path: AUTH_ROUTES.login.path,
+      devices,
+      delayMs: config.login.busyAnswerDelayMs,
+      onRefused: () => {
+        deps.metrics.login('busy');
+        busyWarning();
+      },
+    }),
+  );
+  app.use(requestLog(deps.logger), deps.metrics.timing());
   const shared = config.session.mode === 'shared';
   const identify = createIdentify({ cookieName: config.cookie.name, secrets: deps.secrets, store: deps.sessionStore, users: deps.users, acceptUnstamped: shared });
   // First, so that the main app's paths never pass the sidecar's own middleware (headers included).
@@ -108,7 +126,6 @@ export function createApp(config: Config, deps: AppDeps, state: AppState = { dra
   own.use(fixedPart(STORED_IMAGES_ROUTE).path, serveUploads(productsDir(config)), notFound);
   own.use(verifyRoute(identify, deps.logger), loginRedirectRoute(config.loginPage));
 
-  const devices = deps.deviceCookies && { cookies: deps.deviceCookies, name: config.login.device.cookieName };
   const passport = createPassport(deps.users, deps.loginService, shared, devices);
   // With shared sessions, CSRF tokens are the main app's kind, kept in the session it checks them
   // against; the sidecar refuses none of them (its cross-site check stays).

@@ -13,6 +13,7 @@ import { listenBanSocket } from './auth/ban-socket.js';
 import { buildDeps, closeDeps, type AppDeps } from './deps.js';
 import { createHttpServer } from './http/http-server.js';
 import { listenProblem } from './http/listen-problem.js';
+import { countedWarning } from './observability/counted-warning.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { keepFreedMemory } from './process/keep-freed-memory.js';
 import { tryLowerThreadpoolPriority } from './process/threadpool-priority.js';
@@ -88,14 +89,7 @@ async function shutdown(signal: string, timeoutMs: number, { server, control, de
 
 /** Connections closed at the cap are logged at most every 10 s, with their count. */
 function reportDroppedConnections(server: Server, maxConnections: number, logger: Logger): void {
-  let dropped = 0;
-  server.on('drop', () => {
-    if (dropped++ > 0) return;
-    setTimeout(() => {
-      logger.warn({ dropped, maxConnections }, 'connection cap reached: new connections were closed on arrival');
-      dropped = 0;
-    }, 10_000).unref();
-  });
+  server.on('drop', countedWarning(logger, 'connection cap reached: new connections were closed on arrival', { maxConnections }, 'dropped'));
 }
 
 function announceFirstUser(file: string, password: string): void {

@@ -61,6 +61,8 @@ export interface Config {
     passwordConcurrency: number;
     passwordQueue: number;
     maxWaitSeconds: number;
+    /** How long a login refused as busy is held before its 503, so a flood's closed loops cannot spin on refusals. */
+    busyAnswerDelayMs: number;
     /** libuv's threadpool size (UV_THREADPOOL_SIZE) and the nice value its threads get, 0 for none. */
     threadpoolSize: number;
     threadpoolNice: number;
@@ -274,6 +276,7 @@ function readLogin(read: Reader): Config['login'] {
     passwordConcurrency: concurrency,
     passwordQueue: read.integer('PASSWORD_QUEUE', 1000, 0, 100_000),
     maxWaitSeconds: read.integer('LOGIN_MAX_WAIT', 15, 1, 600),
+    busyAnswerDelayMs: read.integer('LOGIN_BUSY_DELAY_MS', 1000, 0, 10_000),
     threadpoolSize: threads,
     threadpoolNice: read.integer('THREADPOOL_NICE', 10, 0, 19),
     device: readDevice(read),
