@@ -13,15 +13,16 @@ import { BENCH_USER, load, login, postLogin, ratio, request, sidecarDefaults, sl
 export async function loginStorm({ quick }) {
   const storm = await userDuringFlood({ quick });
   const devices = await deviceLogins({ quick });
-  return { name: storm.name, rows: [...storm.rows, ...devices.rows], figures: [...storm.figures, ...devices.figures] };
+  const overflow = await floodOverQueue({ quick, ceilingRate: storm.ceilingRate });
+  return { name: storm.name, rows: [...storm.rows, ...devices.rows, ...overflow.rows], figures: [...storm.figures, ...devices.figures, ...overflow.figures] };
 }
 
 const FLOOD = { connections: 40, cost: 10 };
 
 /** The flood on a server: a closed loop of wrong-password logins (see loginStorm). */
-function startFlood(url) {
+function startFlood(url, connections = FLOOD.connections) {
   return startLoop({
-    connections: FLOOD.connections,
+    connections,
     send: (i) => postLogin(url, { username: i % 2 === 0 ? BENCH_USER.username : `storm-user-${i}`, password: `wrong-${i}` }, { 'x-forwarded-for': clientIp(i) }),
   });
 }
@@ -79,6 +80,7 @@ async function userDuringFlood({ quick }) {
     const checkRate = count('401') / checks.seconds;
     const other = Object.entries(checks.counts).filter(([label]) => !['401', '503'].includes(label));
     return {
+      ceilingRate,
       name: `A ${FLOOD.connections}-connection wrong-password flood at bcrypt cost ${FLOOD.cost}, half on the real user's name (${rounds} round(s) of ${seconds} s against bcrypt's ceiling, then GET /api/user ${seconds} s idle and during it)`,
       rows: [
         { variant: `bcrypt.compare at cost ${FLOOD.cost}, ${concurrency} in parallel (own process)`, rps: round(ceilingRate), completed: ceiling.completed },
@@ -157,6 +159,50 @@ async function deviceLogins({ quick }) {
     await fs.rm(server.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A flood the queue cannot hold: OVERFLOW.connections connections (the most the bench client
+ * opens) against LOGIN_MAX_WAIT=1, where the queue holds about 1 s of checks (some 24 at cost 10
+ * on 2 slots), so most of the flood is refused 503 LOGIN_BUSY at every turn. Its checks per second
+ * against bcrypt's ceiling, with refusals held LOGIN_BUSY_DELAY_MS (the default, 1 s) and, for
+ * reference, answered at once.
+ */
+async function floodOverQueue({ quick, ceilingRate }) {
+  const seconds = quick ? 3 : 6;
+  const measured = [];
+  for (const delayMs of [undefined, '0']) {
+    const env = { BCRYPT_COST: String(FLOOD.cost), TRUST_PROXY: 'loopback', LOGIN_MAX_WAIT: '1', ...(delayMs === undefined ? {} : { LOGIN_BUSY_DELAY_MS: delayMs }) };
+    const server = await startVariant('file', { env });
+    let flood;
+    try {
+      flood = startFlood(server.url, OVERFLOW.connections);
+      await sleep(quick ? 1000 : 2000);
+      flood.mark();
+      await sleep(seconds * 1000);
+      const floodPromise = flood.stop();
+      flood = undefined;
+      await server.stop();
+      const f = await floodPromise;
+      measured.push({ delay: delayMs === undefined ? 'held 1 s (default)' : 'answered at once (LOGIN_BUSY_DELAY_MS=0)', checks: f.rate('401'), refusals: f.rate('503'), f });
+    } finally {
+      await flood?.stop();
+      await server.stop();
+      await fs.rm(server.dir, { recursive: true, force: true });
+    }
+  }
+  const [held, immediate] = measured;
+  return {
+    rows: measured.map((m) => ({ variant: `flood over the queue (${OVERFLOW.connections} connections, LOGIN_MAX_WAIT=1), refusals ${m.delay}`, rps: round(m.checks), answered503: Math.round(m.refusals * (m.f.seconds)), statuses: JSON.stringify(m.f.counts) })),
+    figures: [
+      { name: 'flood over the queue: checks per second / bcrypt ceiling, refusals held 1 s', value: ratio(held.checks, ceilingRate), target: '>= 0.7', pass: held.checks / ceilingRate >= 0.7 },
+      { name: 'flood over the queue: 503 answers per second, refusals held 1 s', value: Math.round(held.refusals), target: 'report' },
+      { name: 'flood over the queue: checks per second / bcrypt ceiling, refusals answered at once', value: ratio(immediate.checks, ceilingRate), target: 'reference' },
+      { name: 'flood over the queue: 503 answers per second, refusals answered at once', value: Math.round(immediate.refusals), target: 'reference' },
+    ],
+  };
+}
+
+const OVERFLOW = { connections: 64 };
 
 /** Logs the bench user in and answers the device cookie it got, as a Cookie header. */
 async function deviceCookie(url) {
