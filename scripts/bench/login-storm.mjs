@@ -36,6 +36,7 @@ function startFlood(url, connections = FLOOD.connections) {
 async function userDuringFlood({ quick }) {
   const { passwordConcurrency: concurrency } = sidecarDefaults().login;
   const seconds = quick ? 2 : 6;
+  const userSeconds = quick ? 2 : 4;
   const rounds = quick ? 1 : 2;
   const warmupMs = quick ? 500 : 1000;
   const server = await startVariant('file', { env: { BCRYPT_COST: String(FLOOD.cost), TRUST_PROXY: 'loopback' } });
@@ -44,7 +45,6 @@ async function userDuringFlood({ quick }) {
     const cookie = await login(server.url);
     const target = { url: `${server.url}/api/user`, headers: { cookie }, connections: 10 };
     await load({ ...target, duration: 1 }); // autocannon runs whole seconds
-    const idle = await load({ ...target, duration: seconds });
 
     const ceiling = { completed: 0, seconds: 0 };
     const checks = { counts: {}, seconds: 0, p50: [], p99: [] };
@@ -66,14 +66,25 @@ async function userDuringFlood({ quick }) {
       for (const [label, n] of Object.entries(f.counts)) checks.counts[label] = (checks.counts[label] ?? 0) + n;
     }
 
-    flood = startFlood(server.url);
-    await sleep(warmupMs);
-    const during = await load({ ...target, duration: seconds });
-    // The requests still queued are not counted; the server is stopped rather than drained.
-    const floodPromise = flood.stop();
-    flood = undefined;
+    // GET /api/user idle and during the flood, in alternating rounds: one window's p99 on this VM
+    // moves by half from one minute to the next with the host, so the figure is the median of the
+    // rounds' p99s (each shown), and the throughput the mean of the rounds'.
+    const userRounds = quick ? 1 : 3;
+    const idleRuns = [];
+    const duringRuns = [];
+    for (let round = 0; round < userRounds; round++) {
+      idleRuns.push(await load({ ...target, duration: userSeconds }));
+      flood = startFlood(server.url);
+      await sleep(warmupMs);
+      duringRuns.push(await load({ ...target, duration: userSeconds }));
+      // Waits for the flood's requests in flight, so the next idle round starts with an empty queue.
+      const f = await flood.stop();
+      flood = undefined;
+      if (f.firstError) throw f.firstError;
+    }
     await server.stop();
-    await floodPromise;
+    const idle = summarise(idleRuns);
+    const during = summarise(duringRuns);
 
     const count = (label) => checks.counts[label] ?? 0;
     const ceilingRate = ceiling.completed / ceiling.seconds;
@@ -81,7 +92,7 @@ async function userDuringFlood({ quick }) {
     const other = Object.entries(checks.counts).filter(([label]) => !['401', '503'].includes(label));
     return {
       ceilingRate,
-      name: `A ${FLOOD.connections}-connection wrong-password flood at bcrypt cost ${FLOOD.cost}, half on the real user's name (${rounds} round(s) of ${seconds} s against bcrypt's ceiling, then GET /api/user ${seconds} s idle and during it)`,
+      name: `A ${FLOOD.connections}-connection wrong-password flood at bcrypt cost ${FLOOD.cost}, half on the real user's name (${rounds} round(s) of ${seconds} s against bcrypt's ceiling, then GET /api/user idle and during it in ${userRounds} alternating round(s) of ${userSeconds} s)`,
       rows: [
         { variant: `bcrypt.compare at cost ${FLOOD.cost}, ${concurrency} in parallel (own process)`, rps: round(ceilingRate), completed: ceiling.completed },
         {
@@ -93,12 +104,12 @@ async function userDuringFlood({ quick }) {
           answered503: count('503'),
           other: other.map(([l, n]) => `${l}: ${n}`).join(', ') || 0,
         },
-        { variant: 'GET /api/user, idle', rps: Math.round(idle.rps), p50: idle.p50, p99: idle.p99, failures: idle.failures },
-        { variant: 'GET /api/user, during flood', rps: Math.round(during.rps), p50: during.p50, p99: during.p99, failures: during.failures },
+        { variant: `GET /api/user, idle (p99 of each round: ${idle.p99s.join(', ')})`, rps: Math.round(idle.rps), p50: idle.p50, p99: idle.p99, failures: idle.failures },
+        { variant: `GET /api/user, during flood (p99 of each round: ${during.p99s.join(', ')})`, rps: Math.round(during.rps), p50: during.p50, p99: during.p99, failures: during.failures },
       ],
       figures: [
         { name: 'flood checks per second / bcrypt ceiling', value: ratio(checkRate, ceilingRate), target: '>= 0.7', pass: checkRate / ceilingRate >= 0.7 && other.length === 0 },
-        { name: 'GET /api/user p99 during flood (ms)', value: during.p99, target: '<= 50', pass: during.p99 <= 50 && during.failures === 0 },
+        { name: 'GET /api/user p99 during flood (ms, median of the rounds)', value: during.p99, target: '<= 50', pass: during.p99 <= 50 && during.failures === 0 },
         { name: 'GET /api/user throughput during flood / idle', value: ratio(during.rps, idle.rps), target: '>= 0.5', pass: during.rps / idle.rps >= 0.5 },
       ],
     };
@@ -215,4 +226,10 @@ async function deviceCookie(url) {
 /** A different client address for every request: 10.x.y.z. */
 const clientIp = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 const round = (x) => Math.round(x * 100) / 100;
+
+/** autocannon rounds as one: requests per second over all of them, the median of their p50s and p99s (each p99 kept). */
+function summarise(runs) {
+  const p99s = runs.map((r) => r.p99);
+  return { rps: runs.reduce((a, r) => a + r.rps, 0) / runs.length, p50: median(runs.map((r) => r.p50)), p99: median(p99s), p99s, failures: runs.reduce((a, r) => a + r.failures, 0) };
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
