@@ -311,6 +311,10 @@ describe('FileSessionStore over time', () => {
     const stepped = clock.now;
     clock.now += 10 * 3_600_000;
     await set(store, 'sid-future-idle', sessionFor('u1'));
+    // Written while the clock was ahead: the file's time is in the future too, as a real step leaves it
+    // (the file system's own clock, a tick coarse, could otherwise stamp it just before `stepped`).
+    const written = new Date(clock.now);
+    await fs.utimes(path.join(dir, 'sid-future-idle.json'), written, written);
     clock.now = stepped;
     await store.reap();
     expect(JSON.parse(await fs.readFile(path.join(dir, 'sid-future-idle.json'), 'utf8')).__lastAccess).toBe(stepped);
